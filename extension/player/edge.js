@@ -1,0 +1,86 @@
+// One tree edge = one RTCPeerConnection (a PeerJS media call, parent -> child) carrying video and
+// audio towards the child, plus a negotiated data channel of ours for heartbeats and control.
+// Media flows only while the edge is active: a standby edge keeps its senders parked
+// (replaceTrack(null): connected, no media bytes) until the child activates it.
+
+// Our channel's id: negotiated on both sides, so it needs no extra signalling. PeerJS's own close
+// channel takes the lowest free ids.
+const CONTROL_CHANNEL_ID = 512;
+
+export class Edge extends EventTarget {
+  /**
+   * `call` is a PeerJS MediaConnection; `side` is 'parent' (we send media) or 'child' (we receive).
+   * Emits `open`, `message` ({text}), `media` ({stream}), `close`.
+   */
+  constructor(call, side) {
+    super();
+    this.call = call;
+    this.peerId = call.peer;
+    this.side = side;
+    this.closed = false;
+    this.stream = null;
+    this.sending = null;
+    this.lastInboundBytes = 0;
+    call.on('stream', (stream) => {
+      this.stream = stream;
+      this.emit('media', { stream });
+    });
+    call.on('close', () => this.close());
+    call.on('error', () => this.close());
+  }
+
+  /** Creates our control channel; call once the PeerJS call has its RTCPeerConnection. */
+  attachControl() {
+    const pc = this.call.peerConnection;
+    this.pc = pc;
+    this.dc = pc.createDataChannel('treecast', { negotiated: true, id: CONTROL_CHANNEL_ID, ordered: true });
+    this.dc.onopen = () => this.emit('open', {});
+    this.dc.onmessage = (e) => { if (typeof e.data === 'string') this.emit('message', { text: e.data }); };
+    this.dc.onclose = () => this.close();
+    pc.addEventListener('connectionstatechange', () => {
+      if (pc.connectionState === 'failed' || pc.connectionState === 'closed') this.close();
+    });
+  }
+
+  get isOpen() { return !this.closed && this.dc?.readyState === 'open'; }
+
+  send(text) {
+    if (!this.isOpen) return false;
+    try { this.dc.send(text); return true; } catch { return false; }
+  }
+
+  /** Points our senders at `tracks` ({video, audio}); null parks them. No renegotiation. */
+  async setTracks(tracks) {
+    if (!this.pc || this.closed) return;
+    this.sending = tracks;
+    await Promise.all(this.pc.getTransceivers().map((t) => {
+      const next = tracks?.[t.receiver.track.kind] ?? null;
+      return t.sender.track === next ? null : t.sender.replaceTrack(next).catch(() => {});
+    }));
+  }
+
+  /** Inbound RTP bytes so far (child side): rises while media arrives. */
+  async inboundBytes() {
+    if (!this.pc || this.closed) return 0;
+    let bytes = 0;
+    (await this.pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp') bytes += r.bytesReceived ?? 0; });
+    return bytes;
+  }
+
+  async outboundBytes() {
+    if (!this.pc || this.closed) return 0;
+    let bytes = 0;
+    (await this.pc.getStats()).forEach((r) => { if (r.type === 'outbound-rtp') bytes += r.bytesSent ?? 0; });
+    return bytes;
+  }
+
+  close() {
+    if (this.closed) return;
+    this.closed = true;
+    try { this.dc?.close(); } catch { /* already closed */ }
+    try { this.call.close(); } catch { /* PeerJS can throw while tearing down */ }
+    this.emit('close', {});
+  }
+
+  emit(type, detail) { this.dispatchEvent(Object.assign(new Event(type), detail)); }
+}

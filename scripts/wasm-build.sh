@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Builds the wasm module into $1 (default dist/wasm): rustup's wasm32 target where installed,
+# otherwise Debian's rustc-web with -Z build-std (its std sources come from rust-web-src).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${1:-dist/wasm}
+target=wasm32-unknown-unknown
+if rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+  cargo build --release --lib --target "$target"
+  wasm_dir=target/$target/release
+else
+  [ -x /usr/bin/rustc ] && [ -d /usr/lib/rustlib/src/rust ] || {
+    echo "wasm-build: need rustup's $target target, or Debian's rustc-web + rust-web-src + lld-22" >&2; exit 1; }
+  RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/web \
+    /usr/bin/cargo build --release --lib --target "$target" -Z build-std=std,panic_abort
+  wasm_dir=target/web/$target/release
+fi
+mkdir -p "$out"
+wasm-bindgen --target web --no-typescript --out-dir "$out" "$wasm_dir/treecast.wasm"
+if command -v wasm-opt >/dev/null; then
+  wasm-opt -Os --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+    --enable-mutable-globals "$out/treecast_bg.wasm" -o "$out/treecast_bg.wasm"
+fi
+ls -l "$out"
