@@ -7,14 +7,13 @@ cd "$(dirname "$0")/.."
 say() { printf 'setup: %s\n' "$*"; }
 
 # Debian packages: a browser per engine, Rust for wasm (rustc-web builds std for wasm32 from
-# rust-web-src, lld-22 links it), wasm-opt, zip for packaging, iproute2 for the loopback namespace.
+# rust-web-src, lld-22 links it), zip for packaging, iproute2 for the loopback namespace.
 need_pkgs=()
 have() { command -v "$1" >/dev/null 2>&1; }
 have chromium || need_pkgs+=(chromium)
 have firefox-esr || need_pkgs+=(firefox-esr)
 have node || need_pkgs+=(nodejs)
 have npm || need_pkgs+=(npm)
-have wasm-opt || need_pkgs+=(binaryen)
 have zip || need_pkgs+=(zip)
 have openssl || need_pkgs+=(openssl)
 have ip || need_pkgs+=(iproute2)

@@ -17,8 +17,10 @@ else
 fi
 mkdir -p "$out"
 wasm-bindgen --target web --no-typescript --out-dir "$out" "$wasm_dir/treecast.wasm"
-if command -v wasm-opt >/dev/null; then
-  wasm-opt -Os --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-    --enable-mutable-globals "$out/treecast_bg.wasm" -o "$out/treecast_bg.wasm"
+# wasm-opt older than 116 (Debian 12 ships 108) breaks wasm-bindgen's externref table: skip it.
+wasm_opt_version=$(wasm-opt --version 2>/dev/null | grep -o '[0-9]\+' | head -1 || true)
+if [ "${wasm_opt_version:-0}" -ge 116 ]; then
+  wasm-opt -Os --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-multivalue "$out/treecast_bg.wasm" -o "$out/treecast_bg.wasm"
 fi
 ls -l "$out"

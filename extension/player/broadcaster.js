@@ -1,0 +1,132 @@
+// The streamer's frame: the coordinator of the tree (Rust, in wasm) and the root of the relay.
+// Its state is saved in extension storage after every change, so a reload picks the tree up where
+// it was and only the broadcaster's own edges are rebuilt.
+import { BroadcasterBrain } from '../wasm/treecast.js';
+import { Driver } from './driver.js';
+import { TestPattern } from './pattern.js';
+import { openCapture } from './sources.js';
+
+const api = () => globalThis.browser ?? globalThis.chrome;
+const SAVE_EVERY_MS = 500;
+
+export class Broadcaster {
+  constructor({ id, program, settings, video, ui }) {
+    this.id = id;
+    this.program = program;
+    this.settings = settings;
+    this.video = video;
+    this.ui = ui;
+    this.key = `broadcast:${program}`;
+    this.source = null;
+    this.driver = null;
+    this.config = { fanout: 1, source: 'pattern' };
+  }
+
+  /** After a reload: if this program was being broadcast, take it up again. */
+  async resume() {
+    const saved = (await api().storage.local.get(this.key))[this.key];
+    if (saved?.on) {
+      const result = await this.setBroadcasting({ on: true, source: saved.source, fanout: saved.fanout, snapshot: saved.snapshot });
+      if (!result.ok) this.ui.notice(result.error);
+    } else {
+      this.ui.badge({ state: 'idle' });
+    }
+  }
+
+  async setBroadcasting({ on, source = 'pattern', fanout = 1, snapshot }) {
+    if (!on) { await this.stop('stopped'); return { ok: true }; }
+    if (this.driver) { // already on: a change of source or fan-out
+      if (source !== this.config.source) await this.useSource(source);
+      return { ok: true };
+    }
+    this.config = { fanout: clampFanout(fanout), source };
+    try {
+      await this.useSource(source);
+    } catch (err) {
+      const needsClick = err?.name === 'InvalidStateError' || err?.name === 'NotAllowedError';
+      if (needsClick) this.offerClick(source);
+      return { ok: false, error: String(err?.message ?? err), needsClick };
+    }
+    const config = JSON.stringify({ fanout: this.config.fanout });
+    this.brain = snapshot
+      ? BroadcasterBrain.restore(this.id, config, snapshot, Date.now())
+      : new BroadcasterBrain(this.id, config, Date.now());
+    this.display = new MediaStream();
+    this.driver = new Driver({
+      id: this.id, brain: this.brain, settings: this.settings, display: this.display,
+      onCommand: (cmd) => this.onCommand(cmd),
+    });
+    this.driver.setTracks(this.sourceTracks());
+    this.video.srcObject = this.display;
+    this.video.play().catch(() => {});
+    this.driver.start();
+    this.ui.badge({ state: 'broadcasting', depth: 0, below: 0 });
+    this.saveTimer = setInterval(() => this.save(), SAVE_EVERY_MS);
+    await this.save();
+    return { ok: true };
+  }
+
+  sourceTracks() {
+    const s = this.source.stream;
+    return { video: s.getVideoTracks()[0] ?? null, audio: s.getAudioTracks()[0] ?? null };
+  }
+
+  async useSource(kind) {
+    const next = kind === 'pattern' ? new TestPattern() : await openCapture(kind);
+    this.source?.stop();
+    this.source = next;
+    this.config.source = kind;
+    this.driver?.setTracks(this.sourceTracks());
+  }
+
+  /** Screen capture needs a click inside this frame in some browsers: show that one button. */
+  offerClick(kind) {
+    const button = document.getElementById('share');
+    button.hidden = false;
+    button.onclick = async () => {
+      button.hidden = true;
+      const result = await this.setBroadcasting({ on: true, source: kind, fanout: this.config.fanout });
+      if (!result.ok) this.ui.notice(result.error);
+    };
+  }
+
+  onCommand(cmd) {
+    if (cmd.c === 'log') this.driver.note(cmd.level, cmd.text);
+    if (cmd.c === 'state') this.ui.badge({ state: 'broadcasting', depth: 0, below: cmd.below });
+  }
+
+  async save() {
+    if (!this.brain) return;
+    const value = { on: true, source: this.config.source, fanout: this.config.fanout, snapshot: this.brain.snapshot() };
+    await api().storage.local.set({ [this.key]: value });
+  }
+
+  stats() {
+    const base = { peerId: this.id, role: 'broadcaster', broadcasting: !!this.driver, source: this.config.source, fanout: this.config.fanout };
+    if (!this.brain) return { ...base, state: 'idle' };
+    return { ...base, ...JSON.parse(this.brain.stats()), state: 'broadcasting', depth: 0 };
+  }
+
+  tree() { return this.brain ? JSON.parse(this.brain.tree()) : null; }
+
+  get log() { return this.driver?.log ?? []; }
+
+  async stop(reason) {
+    clearInterval(this.saveTimer);
+    if (reason === 'pagehide') return; // a reload: keep the saved state so the tree survives
+    if (this.driver) this.driver.feed({ e: 'leave' });
+    await api().storage.local.remove(this.key);
+    await new Promise((r) => setTimeout(r, 200));
+    this.driver?.destroy();
+    this.driver = null;
+    this.brain = null;
+    this.source?.stop();
+    this.source = null;
+    this.ui.badge({ state: 'idle' });
+  }
+}
+
+function clampFanout(n) {
+  const v = Number(n);
+  return Number.isInteger(v) && v >= 1 && v <= 8 ? v : 1;
+}

@@ -1,0 +1,190 @@
+// Executes a core machine's commands on the real world (PeerJS signalling, one RTCPeerConnection
+// per tree edge, media tracks) and feeds it what happens. Every decision is the machine's (Rust,
+// in wasm); this file only moves bytes and tracks.
+import { Signalling } from './signalling.js';
+import { Edge } from './edge.js';
+
+const TICK_MS = 50;
+const MEDIA_POLL_MS = 150;
+
+/** A black video track and a silent audio track: what a call carries before real media exists. */
+function placeholderTracks() {
+  const canvas = Object.assign(document.createElement('canvas'), { width: 16, height: 16 });
+  canvas.getContext('2d').fillRect(0, 0, 16, 16);
+  const ac = new AudioContext();
+  const dest = ac.createMediaStreamDestination();
+  return { video: canvas.captureStream(1).getVideoTracks()[0], audio: dest.stream.getAudioTracks()[0] };
+}
+
+export class Driver {
+  /**
+   * `brain.handle(nowMs, eventJson) -> commandsJson` is the machine; `onCommand(cmd)` sees the
+   * commands the driver does not execute itself (state, log); `display` is the MediaStream the
+   * player shows (kept the same object for the whole session: tracks are swapped inside it).
+   */
+  constructor({ id, brain, settings, display, onCommand }) {
+    this.id = id;
+    this.brain = brain;
+    this.settings = settings;
+    this.display = display;
+    this.onCommand = onCommand;
+    this.children = new Map(); // child id -> Edge (we are the parent)
+    this.parents = new Map(); // parent id -> Edge (we are the child)
+    this.expected = new Set(); // parents whose calls we accept
+    this.sending = new Map(); // child id -> bool (media on, or parked)
+    this.tracks = null; // {video, audio} we show and forward
+    this.upstream = null; // parent id whose media we use, or null (broadcaster: local source)
+    this.inbound = new Map(); // parent id -> last inbound byte count
+    this.log = [];
+    this.placeholder = null;
+  }
+
+  start() {
+    this.signalling = new Signalling(this.id, this.settings);
+    const s = this.signalling;
+    s.addEventListener('open', () => this.feed({ e: 'signalling_open' }));
+    s.addEventListener('message', (ev) => this.feed({ e: 'signal', from: ev.from, text: ev.payload }));
+    s.addEventListener('expire', (ev) => this.feed({ e: 'expired', peer: ev.to }));
+    s.addEventListener('call', (ev) => this.onCall(ev.call));
+    s.addEventListener('error', (ev) => this.note('warn', `signalling: ${ev.kind}: ${ev.message}`));
+    // A worker's clock keeps ticking in a background tab, where timers are throttled.
+    this.worker = new Worker(new URL('./timer.worker.js', import.meta.url));
+    let lastPoll = 0;
+    this.worker.onmessage = () => {
+      this.feed({ e: 'tick' });
+      const now = performance.now();
+      if (now - lastPoll >= MEDIA_POLL_MS) { lastPoll = now; this.pollMedia(); }
+    };
+    this.worker.postMessage({ intervalMs: TICK_MS });
+  }
+
+  /** Hands one event to the machine and carries out what it answers. */
+  feed(event) {
+    let commands;
+    try {
+      commands = JSON.parse(this.brain.handle(Date.now(), JSON.stringify(event)));
+    } catch (err) {
+      this.note('error', `machine refused ${event.e}: ${err?.message ?? err}`);
+      return;
+    }
+    for (const cmd of commands) this.exec(cmd);
+  }
+
+  exec(cmd) {
+    switch (cmd.c) {
+      case 'signal': this.signalling.send(cmd.to, cmd.text); break;
+      case 'edge_send': (this.children.get(cmd.peer) ?? this.parents.get(cmd.peer))?.send(cmd.text); break;
+      case 'call': this.callChild(cmd.child, cmd.role); break;
+      case 'expect': this.expected.add(cmd.parent); break;
+      case 'close': this.closeEdge(cmd.peer); break;
+      case 'upstream': this.useUpstream(cmd.peer); break;
+      case 'sending': this.setSending(cmd.child, cmd.on); break;
+      default: this.onCommand?.(cmd);
+    }
+  }
+
+  note(level, text) {
+    this.log.push({ t: Date.now(), level, text });
+    if (this.log.length > 500) this.log.splice(0, this.log.length - 500);
+    if (level !== 'info') console.warn('treecast:', text);
+  }
+
+  // --- edges where we are the parent ---------------------------------------------------------
+
+  callChild(child, role) {
+    this.children.get(child)?.close();
+    this.placeholder ??= placeholderTracks();
+    const stream = new MediaStream([this.placeholder.video, this.placeholder.audio]);
+    const call = this.signalling.call(child, stream, { treecast: 1, role });
+    if (!call) { this.feed({ e: 'edge_closed', peer: child }); return; }
+    const edge = new Edge(call, 'parent');
+    edge.attachControl();
+    this.children.set(child, edge);
+    this.sending.set(child, role === 'primary');
+    edge.setTracks(role === 'primary' ? this.tracks : null);
+    this.wireEdge(edge, this.children);
+  }
+
+  setSending(child, on) {
+    this.sending.set(child, on);
+    this.children.get(child)?.setTracks(on ? this.tracks : null);
+  }
+
+  /** New media to forward (a new upstream, or the broadcaster's source): swap, never renegotiate. */
+  setTracks(tracks) {
+    this.tracks = tracks;
+    for (const [child, edge] of this.children) if (this.sending.get(child)) edge.setTracks(tracks);
+    const shown = this.display.getTracks();
+    const next = tracks ? [tracks.video, tracks.audio].filter(Boolean) : [];
+    for (const t of shown) if (!next.includes(t)) this.display.removeTrack(t);
+    for (const t of next) if (!shown.includes(t)) this.display.addTrack(t);
+  }
+
+  // --- edges where we are the child ----------------------------------------------------------
+
+  onCall(call) {
+    // Only parents the coordinator named may feed us (the server sets `call.peer`; it can't be forged).
+    if (!this.expected.has(call.peer)) {
+      this.note('warn', `refused a call from ${call.peer}: not an assigned parent`);
+      call.close();
+      return;
+    }
+    this.parents.get(call.peer)?.close();
+    const edge = new Edge(call, 'child');
+    call.answer();
+    edge.attachControl();
+    this.parents.set(call.peer, edge);
+    this.inbound.set(call.peer, 0);
+    this.wireEdge(edge, this.parents);
+    edge.addEventListener('media', () => { if (this.upstream === call.peer) this.useUpstream(call.peer); });
+  }
+
+  useUpstream(parent) {
+    this.upstream = parent;
+    const stream = this.parents.get(parent)?.stream;
+    if (!stream) return; // applied when its media arrives
+    this.setTracks({ video: stream.getVideoTracks()[0] ?? null, audio: stream.getAudioTracks()[0] ?? null });
+  }
+
+  async pollMedia() {
+    for (const [parent, edge] of this.parents) {
+      const bytes = await edge.inboundBytes();
+      if (bytes > (this.inbound.get(parent) ?? 0)) {
+        this.inbound.set(parent, bytes);
+        this.feed({ e: 'media', peer: parent });
+      }
+    }
+  }
+
+  // --- both ----------------------------------------------------------------------------------
+
+  wireEdge(edge, map) {
+    edge.addEventListener('open', () => this.feed({ e: 'edge_open', peer: edge.peerId }));
+    edge.addEventListener('message', (ev) => this.feed({ e: 'edge_message', peer: edge.peerId, text: ev.text }));
+    edge.addEventListener('close', () => {
+      if (map.get(edge.peerId) !== edge) return; // replaced by a newer edge to the same peer
+      map.delete(edge.peerId);
+      this.feed({ e: 'edge_closed', peer: edge.peerId });
+    });
+  }
+
+  closeEdge(peer) {
+    this.expected.delete(peer);
+    this.children.get(peer)?.close();
+    this.parents.get(peer)?.close();
+  }
+
+  async bytesSent() {
+    let total = 0;
+    for (const edge of this.children.values()) total += await edge.outboundBytes();
+    return total;
+  }
+
+  edgeCount() { return { children: this.children.size, parents: this.parents.size }; }
+
+  destroy() {
+    this.worker?.terminate();
+    for (const e of [...this.children.values(), ...this.parents.values()]) e.close();
+    this.signalling?.destroy();
+  }
+}

@@ -1,0 +1,69 @@
+// The overlay player frame: loads the settings and the wasm core, takes the role the page data
+// gave it (the streamer broadcasts, everyone else views), shows the video and its state, and
+// answers the popup (through the content script) and tests (window.treecast).
+import init, { broadcasterPeerId, viewerPeerId } from '../wasm/treecast.js';
+import { loadSettings } from '../shared/settings.js';
+import { initI18n, applyI18n } from '../shared/i18n.js';
+import { listenToPage, tellPage } from './bridge.js';
+import { setupControls } from './controls.js';
+import { FrameWatch } from './frames.js';
+import { Broadcaster } from './broadcaster.js';
+import { ViewerNode } from './viewer.js';
+
+const api = () => globalThis.browser ?? globalThis.chrome;
+const params = new URLSearchParams(location.search);
+const program = params.get('program') ?? '';
+const broadcasterUser = params.get('broadcaster') ?? '';
+const role = params.get('role') === 'broadcaster' ? 'broadcaster' : 'viewer';
+
+async function main() {
+  await init();
+  const settings = await loadSettings();
+  const t = await initI18n({ language: settings.language });
+  applyI18n(document, t);
+  const video = document.getElementById('video');
+  const ui = await setupControls(video, t);
+  const frames = new FrameWatch(video);
+  const rootId = broadcasterPeerId(program, broadcasterUser);
+
+  let node;
+  if (role === 'broadcaster') {
+    node = new Broadcaster({ id: rootId, program, settings, video, ui, t });
+    await node.resume();
+  } else {
+    const id = viewerPeerId(crypto.getRandomValues(new Uint8Array(12)));
+    node = new ViewerNode({ id, rootId, settings, video, ui, t });
+    node.start();
+  }
+
+  const stats = () => ({ ...node.stats(), role, program, fps: frames.fps(), stalls: { ...frames.stalls }, framesPresented: frames.total });
+  listenToPage({
+    'tc:status': async () => stats(),
+    'tc:broadcast': async (m) => (role === 'broadcaster' ? node.setBroadcasting(m) : { ok: false, error: 'not-broadcaster' }),
+    'tc:slots': async (m) => node.setSlots?.(m.slots) ?? { ok: false },
+    'tc:program-ended': async () => { await node.stop('ended'); return { ok: true }; },
+  });
+  window.addEventListener('pagehide', () => node.stop('pagehide'));
+  api().storage.onChanged?.addListener((changes, area) => {
+    if (area === 'local' && changes.settings) ui.notice(t('settingsChangedReload'));
+  });
+
+  window.treecast = {
+    ready: true,
+    stats,
+    tree: () => node.tree?.() ?? null,
+    log: () => node.log ?? [],
+    startBroadcast: (opts = {}) => node.setBroadcasting?.({ on: true, source: 'pattern', ...opts }),
+    stopBroadcast: () => node.setBroadcasting?.({ on: false }),
+    node,
+  };
+  tellPage({ type: 'tc:player-ready' });
+}
+
+main().catch((err) => {
+  console.error('treecast player failed', err);
+  const notice = document.getElementById('notice');
+  notice.hidden = false;
+  notice.textContent = String(err?.message ?? err);
+  window.treecast = { ready: true, error: String(err?.message ?? err), stats: () => ({ state: 'error', error: String(err) }) };
+});
