@@ -5,6 +5,7 @@
 //! simulator. `web` binds it to the browser (wasm-bindgen) and exists only on wasm32.
 
 pub mod core;
+pub mod node;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -48,9 +48,13 @@ export class Broadcaster {
       return { ok: false, error: String(err?.message ?? err), needsClick };
     }
     const config = JSON.stringify({ fanout: this.config.fanout });
+    // A fresh session number per page load: viewers notice the restart and report where they sit.
+    const epoch = (crypto.getRandomValues(new Uint32Array(1))[0] % 0xfffffffe) + 1;
     this.brain = snapshot
-      ? BroadcasterBrain.restore(this.id, config, snapshot, Date.now())
-      : new BroadcasterBrain(this.id, config, Date.now());
+      ? BroadcasterBrain.restore(this.id, config, epoch, snapshot, Date.now())
+      : new BroadcasterBrain(this.id, config, epoch);
+    const restoreError = this.brain.restoreError?.();
+    if (restoreError) console.warn('treecast: saved tree not usable, rebuilding from viewers:', restoreError);
     this.display = new MediaStream();
     this.driver = new Driver({
       id: this.id, brain: this.brain, settings: this.settings, display: this.display,

@@ -11,7 +11,7 @@ export class ViewerNode {
     this.state = 'joining';
     this.view = { depth: null, children: 0 };
     const random = crypto.getRandomValues(new Uint32Array(1))[0];
-    this.brain = new ViewerBrain(id, rootId, settings.slots, Date.now(), random);
+    this.brain = new ViewerBrain(id, rootId, settings.slots, random);
     this.display = new MediaStream();
     video.srcObject = this.display;
     this.driver = new Driver({

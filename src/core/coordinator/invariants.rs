@@ -1,0 +1,131 @@
+//! The tree's invariants, checked in full (O(n)) by tests after every event.
+
+use super::{Coordinator, Policy, F_DETACHED, F_OVERLOADED, F_WANTS_STANDBY, NONE, ROOT};
+use std::fmt;
+
+/// The first broken rule found, with the offending peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvariantViolation(pub String);
+
+impl fmt::Display for InvariantViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+macro_rules! ensure {
+    ($cond:expr, $($fmt:tt)*) => {
+        if !$cond {
+            return Err(InvariantViolation(format!($($fmt)*)));
+        }
+    };
+}
+
+impl Coordinator {
+    /// Checks every rule; `Err` names the first violation.
+    ///
+    /// - the primary edges form one tree rooted at the broadcaster (every viewer reachable, no
+    ///   cycle, depths consistent, child counts right);
+    /// - no node has more primary children than its capacity, except an overload transient that
+    ///   is registered, retried every tick and younger than `overload_grace_ms` (or older only
+    ///   while no free slot exists for the excess children);
+    /// - standbys: only under treecast, only at depth >= 2, never in the subtree of the viewer's
+    ///   parent, never more than the backer's limit; viewers missing one are queued for retry;
+    /// - the pools hold exactly the nodes they should.
+    pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
+        let n = self.nodes.len();
+        ensure!(self.nodes[ROOT as usize].parent == NONE, "broadcaster has a parent");
+        // Map <-> slab.
+        let live = (1..n).filter(|&i| self.nodes[i].id.is_some()).count();
+        ensure!(live == self.viewers as usize, "viewer count {} != live nodes {live}", self.viewers);
+        ensure!(self.index.len() == live, "index has {} entries for {live} viewers", self.index.len());
+        for (id, &x) in &self.index {
+            ensure!(self.nodes[x as usize].id.as_ref() == Some(id), "index entry {id} points elsewhere");
+        }
+        // One tree from the root: walk it and compare with the live set.
+        let mut seen = vec![false; n];
+        let mut stack = vec![ROOT];
+        seen[ROOT as usize] = true;
+        let mut reached = 0usize;
+        while let Some(x) = stack.pop() {
+            let node = &self.nodes[x as usize];
+            let mut count = 0u32;
+            let mut k = node.first_child;
+            while k != NONE {
+                ensure!(!seen[k as usize], "cycle or shared child at {:?}", self.nodes[k as usize].id);
+                seen[k as usize] = true;
+                let child = &self.nodes[k as usize];
+                ensure!(child.id.is_some(), "dead node in the tree under {:?}", node.id);
+                ensure!(child.flags & F_DETACHED == 0, "{:?}: still marked detached", child.id);
+                ensure!(child.parent == x, "{:?}: parent link mismatch", child.id);
+                ensure!(child.depth == node.depth + 1, "{:?}: depth {} under depth {}", child.id, child.depth, node.depth);
+                count += 1;
+                reached += 1;
+                stack.push(k);
+                k = child.next_sibling;
+            }
+            ensure!(count == node.children as u32, "{:?}: {} children counted {}", node.id, node.children, count);
+            if node.children > self.cap(x) {
+                ensure!(node.flags & F_OVERLOADED != 0, "{:?}: over capacity ({} > {}) unregistered", node.id, node.children, self.cap(x));
+                let since = self.overloaded.iter().find(|e| e.0 == x).map(|e| e.1);
+                ensure!(since.is_some(), "{:?}: overload not queued", node.id);
+                let age = self.now_ms.saturating_sub(since.unwrap_or(0));
+                ensure!(
+                    age <= self.config.overload_grace_ms || self.free.len() == 0 || self.no_room_outside(x),
+                    "{:?}: over capacity for {age} ms while free slots exist", node.id
+                );
+            }
+        }
+        ensure!(reached == live, "{} viewers reachable from the broadcaster, {live} live", reached);
+        // Standbys.
+        let mut backed = vec![0u16; n];
+        for x in 0..n {
+            let node = &self.nodes[x];
+            if node.id.is_none() || x == ROOT as usize {
+                continue;
+            }
+            let s = node.standby;
+            if s != NONE {
+                ensure!(self.config.policy == Policy::Treecast, "seed policy has standbys");
+                ensure!(self.is_live(s), "{:?}: dead standby", node.id);
+                ensure!(node.depth >= 2, "{:?}: standby at depth {}", node.id, node.depth);
+                ensure!(self.standby_valid(x as u32, s), "{:?}: standby {:?} in its parent's subtree", node.id, self.nodes[s as usize].id);
+                backed[s as usize] += 1;
+            } else if self.needs_standby(x as u32) {
+                ensure!(node.flags & F_WANTS_STANDBY != 0, "{:?}: no standby and not queued", node.id);
+            }
+        }
+        for x in 0..n {
+            let node = &self.nodes[x];
+            if node.id.is_none() {
+                continue;
+            }
+            ensure!(backed[x] == node.backed, "{:?}: backs {} counted {}", node.id, node.backed, backed[x]);
+            ensure!(node.backed <= self.backing_limit(x as u32), "{:?}: backs {} > limit {}", node.id, node.backed, self.backing_limit(x as u32));
+            let mut k = node.first_backed;
+            let mut count = 0;
+            while k != NONE {
+                ensure!(self.nodes[k as usize].standby == x as u32, "{:?}: backed list mismatch", node.id);
+                count += 1;
+                k = self.nodes[k as usize].next_backed;
+            }
+            ensure!(count == node.backed, "{:?}: backed list length", node.id);
+            // Pools.
+            let x32 = x as u32;
+            let free = node.children < self.cap(x32);
+            ensure!((node.free_pos != super::NOT_IN) == free, "{:?}: free pool membership wrong", node.id);
+            let leaf = x32 != ROOT && node.children == 0;
+            ensure!((node.leaf_pos != super::NOT_IN) == leaf, "{:?}: leaf pool membership wrong", node.id);
+            let spare = x32 != ROOT && node.backed < self.backing_limit(x32);
+            ensure!((node.spare_pos != super::NOT_IN) == spare, "{:?}: spare pool membership wrong", node.id);
+        }
+        Ok(())
+    }
+
+    /// No free slot outside the subtree of `x` (so its excess children cannot move).
+    fn no_room_outside(&self, x: u32) -> bool {
+        (0..self.nodes.len() as u32).all(|t| {
+            !self.is_live(t) || self.nodes[t as usize].children >= self.cap(t) || !self.reaches_root_avoiding(t, x)
+        })
+    }
+}

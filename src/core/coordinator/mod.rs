@@ -1,0 +1,1392 @@
+//! The coordinator: one per broadcast, inside the broadcaster's page. It keeps the logical tree
+//! and tells peers which edges to open; peers do the media switching themselves.
+//!
+//! Placement, standbys and repair are explained in `src/core/DESIGN.md`. Internally nodes live in
+//! a slab of dense `u32` indices (index 0 is the broadcaster) with intrusive child and "backed"
+//! (standby children) lists, plus pools of nodes with free slots / idle relays / spare capacity,
+//! so every event costs O(log n) expected (the size of the moved subtrees), never a scan.
+
+mod invariants;
+mod pools;
+mod snapshot;
+
+pub use invariants::InvariantViolation;
+pub use snapshot::{RestoreError, Snapshot, SnapshotNode};
+
+use crate::core::ids::PeerId;
+use crate::core::protocol::{Message, Position, Role, MAX_SLOTS};
+use pools::{DepthBuckets, FlatPool, NOT_IN};
+use std::collections::{HashMap, VecDeque};
+
+const NONE: u32 = u32::MAX;
+const ROOT: u32 = 0;
+
+// Node flags.
+const F_DIRTY: u8 = 1; // position changed: send `assign` at the end of the event
+const F_WANTS_STANDBY: u8 = 2; // queued in `standby_queue`
+const F_REPOSITION: u8 = 4; // queued in `reposition_queue` (hangs deeper than needed after a failover)
+const F_OVERLOADED: u8 = 8; // more primary children than capacity (transient, see `overloaded`)
+const F_PHONE_POOL: u8 = 16; // its leaf position is in `phones`, not `idle_relays`
+const F_DETACHED: u8 = 32; // in a subtree being moved: kept out of every pool until attached
+
+/// Which tree policy the coordinator runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    /// Capacity-aware placement, standby parents, make-before-break repair.
+    Treecast,
+    /// The 2017 library: breadth-first fill, fan-out N, last leaf replaces a departed relay.
+    Seed,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub policy: Policy,
+    /// The broadcaster's own peer id (commands addressed to it are executed locally).
+    pub broadcaster: PeerId,
+    /// This coordinator session (nonzero; a restarted broadcaster uses a new one).
+    pub epoch: u32,
+    /// Children the broadcaster feeds (1 spares the streamer's uplink, as the original did).
+    pub broadcaster_fanout: u8,
+    /// Parked standby edges the broadcaster keeps per fed child, for the children of its children:
+    /// the upload it reserves so that losing its first child is no single point of failure.
+    /// Its children feed at most this many (0 disables the reserve).
+    pub broadcaster_reserve: u8,
+    /// Announced slots are clamped to this.
+    pub max_slots: u8,
+    /// Seed policy: every viewer feeds this many, whatever it announced.
+    pub seed_fanout: u8,
+    /// When spare capacity is short, one spare slot may back this many standbys (1 = exclusive).
+    pub standby_share: u8,
+    /// Depth-restoring moves per tick (bounded rate of make-before-break moves).
+    pub moves_per_tick: u32,
+    /// Standby assignments retried per tick.
+    pub standbys_per_tick: u32,
+    /// Viewers beyond this are told to wait.
+    pub max_viewers: u32,
+    /// Retry hint in `wait` commands.
+    pub retry_ms: u32,
+    /// Documented bound of an over-capacity transient while spare capacity exists elsewhere.
+    pub overload_grace_ms: u64,
+    /// Seeds the deterministic choice among equally good standby candidates.
+    pub seed: u64,
+}
+
+impl Config {
+    pub fn new(policy: Policy, broadcaster: PeerId, epoch: u32) -> Config {
+        Config {
+            policy,
+            broadcaster,
+            epoch: epoch.max(1),
+            broadcaster_fanout: 1,
+            broadcaster_reserve: 4,
+            max_slots: 8,
+            seed_fanout: 2,
+            standby_share: 2,
+            moves_per_tick: 8,
+            standbys_per_tick: 256,
+            max_viewers: 100_000,
+            retry_ms: 1_000,
+            overload_grace_ms: 10_000,
+            seed: 0x7265_6563_6173_7421,
+        }
+    }
+}
+
+/// Something that happened, as the coordinator sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Join { peer: PeerId, slots: u8, at: Option<Position> },
+    Leave { peer: PeerId },
+    /// The peer crashed (reported by its parent, or observed by the driver).
+    Lost { peer: PeerId },
+    /// `peer` says its primary parent went silent (it has already switched to its standby).
+    ParentLost { peer: PeerId, parent: PeerId },
+    /// `peer` says an edge to its child (primary or standby) went silent.
+    ChildLost { peer: PeerId, child: PeerId },
+    Capacity { peer: PeerId, slots: u8 },
+    Tick,
+}
+
+impl Event {
+    /// Turns a decoded viewer -> coordinator message from `src` (set by the PeerServer) into an event.
+    pub fn from_message(src: PeerId, message: Message) -> Result<Event, Rejected> {
+        Ok(match message {
+            Message::Join { slots, at } => Event::Join { peer: src, slots, at },
+            Message::Leave {} => Event::Leave { peer: src },
+            Message::ParentLost { parent } => Event::ParentLost { peer: src, parent },
+            Message::ChildLost { child } => Event::ChildLost { peer: src, child },
+            Message::Capacity { slots } => Event::Capacity { peer: src, slots },
+            _ => return Err(Rejected::NotForCoordinator),
+        })
+    }
+}
+
+/// What the coordinator asks of the peers. `outbox::to_message` turns each into one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// `parent` opens an edge to `child` (sends `feed`).
+    Connect { parent: PeerId, child: PeerId, role: Role },
+    /// `parent` lets go of `child` (sends `drop`); it keeps feeding until the child closed the edge.
+    Disconnect { parent: PeerId, child: PeerId },
+    /// `child`'s position (sends `assign`): whom to accept edges from, and its depth.
+    Assign { child: PeerId, parent: PeerId, standby: Option<PeerId>, depth: u32 },
+    /// No place now (sends `wait`).
+    Wait { peer: PeerId, retry_ms: u32 },
+}
+
+/// Why an event was dropped without any change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejected {
+    UnknownPeer,
+    IsBroadcaster,
+    SlotsOutOfRange,
+    /// A loss report about a peer that is not the reporter's parent / child (stale or false).
+    NotRelated,
+    NotForCoordinator,
+}
+
+impl std::fmt::Display for Rejected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = match self {
+            Rejected::UnknownPeer => "unknown peer",
+            Rejected::IsBroadcaster => "the broadcaster cannot be a viewer",
+            Rejected::SlotsOutOfRange => "slots out of range",
+            Rejected::NotRelated => "loss report about a peer that is not parent/child of the reporter",
+            Rejected::NotForCoordinator => "message is not for the coordinator",
+        };
+        f.write_str(text)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Stats {
+    pub viewers: u32,
+    pub max_depth: u32,
+    pub mean_depth: f64,
+    /// Viewers that need a standby (depth >= 2) and have one.
+    pub with_standby: u32,
+    pub needing_standby: u32,
+    /// with_standby / needing_standby (1.0 when none need one).
+    pub standby_coverage: f64,
+    pub overloaded: u32,
+    /// Relay departures repaired (leave or loss of a node with children).
+    pub repairs: u64,
+    /// Make-before-break moves ordered.
+    pub moves: u64,
+    /// Events dropped as invalid.
+    pub rejected: u64,
+}
+
+/// Read-only view of one viewer, for dashboards and tests.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct NodeView {
+    pub id: PeerId,
+    pub parent: PeerId,
+    pub standby: Option<PeerId>,
+    pub children: Vec<PeerId>,
+    pub depth: u32,
+    pub slots: u8,
+    pub subtree_size: u32,
+}
+
+#[derive(Clone)]
+struct Node {
+    id: Option<PeerId>,
+    parent: u32,
+    standby: u32,
+    first_child: u32,
+    next_sibling: u32, // also the slab's free-list link
+    first_backed: u32,
+    next_backed: u32,
+    depth: u32,
+    free_pos: u32,
+    leaf_pos: u32,
+    spare_pos: u32,
+    children: u16,
+    backed: u16,
+    slots: u8,
+    flags: u8,
+}
+
+impl Node {
+    fn vacant() -> Node {
+        Node {
+            id: None,
+            parent: NONE,
+            standby: NONE,
+            first_child: NONE,
+            next_sibling: NONE,
+            first_backed: NONE,
+            next_backed: NONE,
+            depth: 0,
+            free_pos: NOT_IN,
+            leaf_pos: NOT_IN,
+            spare_pos: NOT_IN,
+            children: 0,
+            backed: 0,
+            slots: 0,
+            flags: 0,
+        }
+    }
+}
+
+pub struct Coordinator {
+    config: Config,
+    nodes: Vec<Node>,
+    free_list: u32,
+    index: HashMap<PeerId, u32>,
+    viewers: u32,
+    /// Nodes with a free primary slot, by depth.
+    free: DepthBuckets,
+    /// Childless nodes that can relay, by depth (replacement and settling candidates).
+    idle_relays: DepthBuckets,
+    /// Childless nodes that cannot relay, by depth.
+    phones: DepthBuckets,
+    /// Nodes (not the broadcaster) that can back one more standby.
+    spare: FlatPool,
+    standby_queue: VecDeque<u32>,
+    reposition_queue: VecDeque<u32>,
+    overloaded: Vec<(u32, u64)>,
+    dirty: Vec<u32>,
+    out: Vec<Command>,
+    scratch: Vec<u32>,
+    scratch2: Vec<u32>,
+    rng: u64,
+    now_ms: u64,
+    repairs: u64,
+    moves: u64,
+    rejected: u64,
+}
+
+impl Coordinator {
+    pub fn new(config: Config) -> Coordinator {
+        let mut root = Node::vacant();
+        root.id = Some(config.broadcaster.clone());
+        let rng = config.seed | 1;
+        let mut c = Coordinator {
+            config,
+            nodes: vec![root],
+            free_list: NONE,
+            index: HashMap::new(),
+            viewers: 0,
+            free: DepthBuckets::default(),
+            idle_relays: DepthBuckets::default(),
+            phones: DepthBuckets::default(),
+            spare: FlatPool::default(),
+            standby_queue: VecDeque::new(),
+            reposition_queue: VecDeque::new(),
+            overloaded: Vec::new(),
+            dirty: Vec::new(),
+            out: Vec::new(),
+            scratch: Vec::new(),
+            scratch2: Vec::new(),
+            rng,
+            now_ms: 0,
+            repairs: 0,
+            moves: 0,
+            rejected: 0,
+        };
+        c.index_node(ROOT);
+        c
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn epoch(&self) -> u32 {
+        self.config.epoch
+    }
+
+    /// Commands produced so far; the caller sends them and then calls `clear_commands`
+    /// (or uses `drain_commands`). The buffer is reused, so steady operation allocates nothing.
+    pub fn commands(&self) -> &[Command] {
+        &self.out
+    }
+
+    pub fn clear_commands(&mut self) {
+        self.out.clear();
+    }
+
+    pub fn drain_commands(&mut self) -> std::vec::Drain<'_, Command> {
+        self.out.drain(..)
+    }
+
+    /// Applies one event. A rejected event changes nothing (the reason is returned for logging).
+    pub fn handle(&mut self, now_ms: u64, event: Event) -> Result<(), Rejected> {
+        self.now_ms = self.now_ms.max(now_ms);
+        let start = self.out.len();
+        let result = match event {
+            Event::Join { peer, slots, at } => self.on_join(peer, slots, at),
+            Event::Leave { peer } | Event::Lost { peer } => {
+                let x = self.lookup(&peer)?;
+                self.remove(x);
+                Ok(())
+            }
+            Event::ParentLost { peer, parent } => self.on_parent_lost(peer, parent),
+            Event::ChildLost { peer, child } => self.on_child_lost(peer, child),
+            Event::Capacity { peer, slots } => self.on_capacity(peer, slots),
+            Event::Tick => {
+                self.on_tick();
+                Ok(())
+            }
+        };
+        if result.is_err() {
+            self.rejected += 1;
+        }
+        self.flush_assigns();
+        self.prune_commands(start);
+        result
+    }
+
+    /// Drops this event's commands that name a peer which left the tree later in the same event
+    /// (e.g. a relay that was told to `wait` after an edge to it had been planned).
+    fn prune_commands(&mut self, start: usize) {
+        let index = &self.index;
+        let b = &self.config.broadcaster;
+        let live = |p: &PeerId| p == b || index.contains_key(p);
+        let mut i = 0;
+        self.out.retain(|cmd| {
+            i += 1;
+            i <= start
+                || match cmd {
+                    Command::Connect { parent, child, .. } => live(parent) && live(child),
+                    Command::Disconnect { parent, .. } => live(parent),
+                    Command::Assign { child, .. } => live(child),
+                    Command::Wait { peer, .. } => !live(peer),
+                }
+        });
+    }
+
+    fn lookup(&self, peer: &PeerId) -> Result<u32, Rejected> {
+        if *peer == self.config.broadcaster {
+            return Err(Rejected::IsBroadcaster);
+        }
+        self.index.get(peer).copied().ok_or(Rejected::UnknownPeer)
+    }
+
+    fn treecast(&self) -> bool {
+        self.config.policy == Policy::Treecast
+    }
+
+    // ----- capacity rules -------------------------------------------------------------------
+
+    fn clamp_slots(&self, slots: u8) -> u8 {
+        slots.min(self.config.max_slots)
+    }
+
+    /// How many primary children `x` may feed where it sits now.
+    fn cap(&self, x: u32) -> u16 {
+        if x == ROOT {
+            return self.config.broadcaster_fanout as u16;
+        }
+        let n = &self.nodes[x as usize];
+        match self.config.policy {
+            Policy::Seed => self.config.seed_fanout as u16,
+            Policy::Treecast => {
+                let reserve = self.config.broadcaster_reserve;
+                if n.depth == 1 && reserve > 0 {
+                    n.slots.min(reserve) as u16
+                } else {
+                    n.slots as u16
+                }
+            }
+        }
+    }
+
+    /// How many standbys `x` may back now.
+    fn backing_limit(&self, x: u32) -> u16 {
+        if !self.treecast() {
+            return 0;
+        }
+        if x == ROOT {
+            return self.config.broadcaster_reserve as u16 * self.config.broadcaster_fanout as u16;
+        }
+        let spare = self.cap(x).saturating_sub(self.nodes[x as usize].children);
+        spare * self.config.standby_share.max(1) as u16
+    }
+
+    fn exclusive_room(&self, x: u32) -> bool {
+        let spare = self.cap(x).saturating_sub(self.nodes[x as usize].children);
+        self.nodes[x as usize].backed < spare
+    }
+
+    // ----- pools ----------------------------------------------------------------------------
+
+    fn index_node(&mut self, x: u32) {
+        if self.nodes[x as usize].flags & F_DETACHED != 0 {
+            return;
+        }
+        let cap = self.cap(x);
+        let limit = self.backing_limit(x);
+        let n = &self.nodes[x as usize];
+        let (depth, children, backed) = (n.depth, n.children, n.backed);
+        if children < cap {
+            let pos = self.free.insert(depth, x);
+            self.nodes[x as usize].free_pos = pos;
+        }
+        if x != ROOT && children == 0 {
+            if cap > 0 {
+                let pos = self.idle_relays.insert(depth, x);
+                self.nodes[x as usize].leaf_pos = pos;
+            } else {
+                let pos = self.phones.insert(depth, x);
+                let n = &mut self.nodes[x as usize];
+                n.leaf_pos = pos;
+                n.flags |= F_PHONE_POOL;
+            }
+        }
+        if x != ROOT && backed < limit {
+            let pos = self.spare.insert(x);
+            self.nodes[x as usize].spare_pos = pos;
+        }
+    }
+
+    fn unindex_node(&mut self, x: u32) {
+        let n = &self.nodes[x as usize];
+        let (depth, free_pos, leaf_pos, spare_pos, phone) =
+            (n.depth, n.free_pos, n.leaf_pos, n.spare_pos, n.flags & F_PHONE_POOL != 0);
+        if free_pos != NOT_IN {
+            if let Some(m) = self.free.remove(depth, free_pos) {
+                self.nodes[m as usize].free_pos = free_pos;
+            }
+        }
+        if leaf_pos != NOT_IN {
+            let pool = if phone { &mut self.phones } else { &mut self.idle_relays };
+            if let Some(m) = pool.remove(depth, leaf_pos) {
+                self.nodes[m as usize].leaf_pos = leaf_pos;
+            }
+        }
+        if spare_pos != NOT_IN {
+            if let Some(m) = self.spare.remove(spare_pos) {
+                self.nodes[m as usize].spare_pos = spare_pos;
+            }
+        }
+        let n = &mut self.nodes[x as usize];
+        n.free_pos = NOT_IN;
+        n.leaf_pos = NOT_IN;
+        n.spare_pos = NOT_IN;
+        n.flags &= !F_PHONE_POOL;
+    }
+
+    // ----- slab -----------------------------------------------------------------------------
+
+    fn alloc(&mut self, id: PeerId, slots: u8) -> u32 {
+        let mut node = Node::vacant();
+        node.id = Some(id.clone());
+        node.slots = slots;
+        let x = if self.free_list != NONE {
+            let x = self.free_list;
+            self.free_list = self.nodes[x as usize].next_sibling;
+            self.nodes[x as usize] = node;
+            x
+        } else {
+            self.nodes.push(node);
+            (self.nodes.len() - 1) as u32
+        };
+        self.index.insert(id, x);
+        self.viewers += 1;
+        x
+    }
+
+    fn dealloc(&mut self, x: u32) {
+        let id = self.nodes[x as usize].id.take().expect("live node");
+        self.index.remove(&id);
+        self.nodes[x as usize] = Node::vacant();
+        self.nodes[x as usize].next_sibling = self.free_list;
+        self.free_list = x;
+        self.viewers -= 1;
+    }
+
+    fn id(&self, x: u32) -> &PeerId {
+        self.nodes[x as usize].id.as_ref().expect("live node")
+    }
+
+    fn is_live(&self, x: u32) -> bool {
+        x != NONE && (x as usize) < self.nodes.len() && self.nodes[x as usize].id.is_some()
+    }
+
+    // ----- links ----------------------------------------------------------------------------
+
+    fn link_child(&mut self, p: u32, c: u32) {
+        self.nodes[c as usize].parent = p;
+        self.nodes[c as usize].next_sibling = self.nodes[p as usize].first_child;
+        self.nodes[p as usize].first_child = c;
+        self.nodes[p as usize].children += 1;
+    }
+
+    fn unlink_child(&mut self, p: u32, c: u32) {
+        let next = self.nodes[c as usize].next_sibling;
+        if self.nodes[p as usize].first_child == c {
+            self.nodes[p as usize].first_child = next;
+        } else {
+            let mut x = self.nodes[p as usize].first_child;
+            while self.nodes[x as usize].next_sibling != c {
+                x = self.nodes[x as usize].next_sibling;
+            }
+            self.nodes[x as usize].next_sibling = next;
+        }
+        self.nodes[c as usize].next_sibling = NONE;
+        self.nodes[c as usize].parent = NONE;
+        self.nodes[p as usize].children -= 1;
+    }
+
+    fn link_standby(&mut self, s: u32, v: u32) {
+        self.unindex_node(s);
+        self.nodes[v as usize].standby = s;
+        self.nodes[v as usize].next_backed = self.nodes[s as usize].first_backed;
+        self.nodes[s as usize].first_backed = v;
+        self.nodes[s as usize].backed += 1;
+        self.index_node(s);
+    }
+
+    fn unlink_standby(&mut self, v: u32) {
+        let s = self.nodes[v as usize].standby;
+        if s == NONE {
+            return;
+        }
+        self.unindex_node(s);
+        let next = self.nodes[v as usize].next_backed;
+        if self.nodes[s as usize].first_backed == v {
+            self.nodes[s as usize].first_backed = next;
+        } else {
+            let mut x = self.nodes[s as usize].first_backed;
+            while self.nodes[x as usize].next_backed != v {
+                x = self.nodes[x as usize].next_backed;
+            }
+            self.nodes[x as usize].next_backed = next;
+        }
+        self.nodes[v as usize].next_backed = NONE;
+        self.nodes[v as usize].standby = NONE;
+        self.nodes[s as usize].backed -= 1;
+        self.index_node(s);
+    }
+
+    /// True when `a` is `x` or one of its ancestors; false also when `x` hangs in a detached subtree.
+    fn reaches_root_avoiding(&self, mut x: u32, a: u32) -> bool {
+        loop {
+            if x == a {
+                return false;
+            }
+            if x == ROOT {
+                return true;
+            }
+            x = self.nodes[x as usize].parent;
+            if x == NONE {
+                return false;
+            }
+        }
+    }
+
+    /// The standby rule: `s` is attached and outside the subtree of `v`'s parent.
+    fn standby_valid(&self, v: u32, s: u32) -> bool {
+        let p = self.nodes[v as usize].parent;
+        s != v && p != NONE && self.reaches_root_avoiding(s, p)
+    }
+
+    fn needs_standby(&self, v: u32) -> bool {
+        self.treecast()
+            && self.nodes[v as usize].depth >= 2
+            && self.nodes[v as usize].parent != NONE
+            && self.nodes[v as usize].standby == NONE
+    }
+
+    // ----- output ---------------------------------------------------------------------------
+
+    fn mark_dirty(&mut self, x: u32) {
+        if x != ROOT && self.nodes[x as usize].flags & F_DIRTY == 0 {
+            self.nodes[x as usize].flags |= F_DIRTY;
+            self.dirty.push(x);
+        }
+    }
+
+    fn flush_assigns(&mut self) {
+        let mut dirty = std::mem::take(&mut self.dirty);
+        for &x in &dirty {
+            if !self.is_live(x) || self.nodes[x as usize].flags & F_DIRTY == 0 {
+                continue;
+            }
+            self.nodes[x as usize].flags &= !F_DIRTY;
+            let n = &self.nodes[x as usize];
+            if n.parent == NONE {
+                continue;
+            }
+            let cmd = Command::Assign {
+                child: self.id(x).clone(),
+                parent: self.id(n.parent).clone(),
+                standby: (n.standby != NONE).then(|| self.id(n.standby).clone()),
+                depth: n.depth,
+            };
+            self.out.push(cmd);
+        }
+        dirty.clear();
+        self.dirty = dirty;
+    }
+
+    fn connect(&mut self, p: u32, c: u32, role: Role) {
+        let cmd = Command::Connect { parent: self.id(p).clone(), child: self.id(c).clone(), role };
+        self.out.push(cmd);
+    }
+
+    fn disconnect(&mut self, p: u32, c: u32) {
+        let cmd = Command::Disconnect { parent: self.id(p).clone(), child: self.id(c).clone() };
+        self.out.push(cmd);
+    }
+
+    // ----- moving subtrees ------------------------------------------------------------------
+
+    /// Takes `c` (with its subtree) out of the tree and out of every pool, so no search can pick
+    /// a node inside it. `tell_parent`: the old parent gets a `drop` (make-before-break moves).
+    fn detach(&mut self, c: u32, tell_parent: bool) -> u32 {
+        let p = self.nodes[c as usize].parent;
+        if p != NONE {
+            if tell_parent {
+                self.disconnect(p, c);
+            }
+            self.unindex_node(p);
+            self.unlink_child(p, c);
+            self.index_node(p);
+            self.check_backing_limit(p);
+        }
+        let mut stack = std::mem::take(&mut self.scratch);
+        stack.push(c);
+        while let Some(x) = stack.pop() {
+            self.unindex_node(x);
+            self.nodes[x as usize].flags |= F_DETACHED;
+            let mut k = self.nodes[x as usize].first_child;
+            while k != NONE {
+                stack.push(k);
+                k = self.nodes[k as usize].next_sibling;
+            }
+        }
+        self.scratch = stack;
+        p
+    }
+
+    /// Hangs the detached subtree `c` under `p`: fixes depths and pools, opens the edge (or
+    /// activates the standby edge if `p` was `c`'s standby) and re-checks affected standbys.
+    fn attach(&mut self, c: u32, p: u32) {
+        if self.nodes[c as usize].standby == p {
+            self.unlink_standby(c); // the parked standby edge becomes the primary edge
+        } else {
+            self.connect(p, c, Role::Primary);
+        }
+        self.unindex_node(p);
+        self.link_child(p, c);
+        self.index_node(p);
+        self.mark_dirty(c);
+        // Depths and pools of the whole subtree; collect nodes whose standby may now be invalid.
+        let mut stack = std::mem::take(&mut self.scratch);
+        let mut check = std::mem::take(&mut self.scratch2);
+        stack.push(c);
+        check.push(c);
+        while let Some(x) = stack.pop() {
+            let d = self.nodes[self.nodes[x as usize].parent as usize].depth + 1;
+            self.nodes[x as usize].depth = d;
+            self.nodes[x as usize].flags &= !F_DETACHED;
+            self.index_node(x);
+            let mut v = self.nodes[x as usize].first_backed;
+            while v != NONE {
+                check.push(v);
+                v = self.nodes[v as usize].next_backed;
+            }
+            let mut k = self.nodes[x as usize].first_child;
+            while k != NONE {
+                stack.push(k);
+                k = self.nodes[k as usize].next_sibling;
+            }
+        }
+        self.scratch = stack;
+        for &v in &check {
+            self.recheck_standby(v);
+        }
+        check.clear();
+        self.scratch2 = check;
+        self.check_backing_limit(p);
+        if self.nodes[p as usize].children > self.cap(p) {
+            self.mark_overloaded(p);
+        }
+    }
+
+    fn recheck_standby(&mut self, v: u32) {
+        let s = self.nodes[v as usize].standby;
+        let depth_ok = self.nodes[v as usize].depth >= 2;
+        if s != NONE && (!depth_ok || !self.standby_valid(v, s)) {
+            self.disconnect(s, v);
+            self.unlink_standby(v);
+            self.mark_dirty(v);
+        }
+        self.queue_standby(v);
+    }
+
+    /// Drops standbys beyond what `s` can back now (its spare slots shrank).
+    fn check_backing_limit(&mut self, s: u32) {
+        while self.nodes[s as usize].backed > self.backing_limit(s) {
+            let v = self.nodes[s as usize].first_backed;
+            self.disconnect(s, v);
+            self.unlink_standby(v);
+            self.mark_dirty(v);
+            self.queue_standby(v);
+        }
+    }
+
+    fn queue_standby(&mut self, v: u32) {
+        if self.needs_standby(v) && self.nodes[v as usize].flags & F_WANTS_STANDBY == 0 {
+            self.nodes[v as usize].flags |= F_WANTS_STANDBY;
+            self.standby_queue.push_back(v);
+        }
+    }
+
+    fn mark_overloaded(&mut self, x: u32) {
+        if self.nodes[x as usize].flags & F_OVERLOADED == 0 {
+            self.nodes[x as usize].flags |= F_OVERLOADED;
+            self.overloaded.push((x, self.now_ms));
+        }
+    }
+
+    fn next_random(&mut self) -> u64 {
+        // xorshift64*: deterministic, seeded from the config.
+        self.rng ^= self.rng >> 12;
+        self.rng ^= self.rng << 25;
+        self.rng ^= self.rng >> 27;
+        self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    // ----- standby choice -------------------------------------------------------------------
+
+    /// Picks and connects a standby parent for `v`; false when none fits now.
+    fn assign_standby(&mut self, v: u32) -> bool {
+        if !self.needs_standby(v) {
+            return true;
+        }
+        let p = self.nodes[v as usize].parent;
+        let mut chosen = NONE;
+        // The children of the broadcaster's children are backed by the broadcaster's reserve.
+        if self.nodes[p as usize].parent == ROOT
+            && self.nodes[ROOT as usize].backed < self.backing_limit(ROOT)
+        {
+            chosen = ROOT;
+        }
+        if chosen == NONE && !self.spare.items.is_empty() {
+            let mut shared = NONE;
+            for _ in 0..12 {
+                let i = (self.next_random() % self.spare.items.len() as u64) as usize;
+                let s = self.spare.items[i];
+                if !self.standby_valid(v, s) {
+                    continue;
+                }
+                if self.exclusive_room(s) {
+                    chosen = s;
+                    break;
+                }
+                if shared == NONE {
+                    shared = s;
+                }
+            }
+            if chosen == NONE {
+                chosen = shared;
+            }
+        }
+        if chosen == NONE {
+            return false;
+        }
+        self.link_standby(chosen, v);
+        self.connect(chosen, v, Role::Standby);
+        self.mark_dirty(v);
+        true
+    }
+
+    fn process_standby_queue(&mut self, budget: u32) {
+        let mut retry = Vec::new();
+        let mut done = 0;
+        while done < budget {
+            let Some(v) = self.standby_queue.pop_front() else { break };
+            if !self.is_live(v) || self.nodes[v as usize].flags & F_WANTS_STANDBY == 0 {
+                continue;
+            }
+            done += 1;
+            if self.assign_standby(v) || !self.needs_standby(v) {
+                self.nodes[v as usize].flags &= !F_WANTS_STANDBY;
+            } else {
+                retry.push(v);
+            }
+        }
+        self.standby_queue.extend(retry);
+    }
+
+    // ----- events ---------------------------------------------------------------------------
+
+    fn on_join(&mut self, peer: PeerId, slots: u8, at: Option<Position>) -> Result<(), Rejected> {
+        if peer == self.config.broadcaster {
+            return Err(Rejected::IsBroadcaster);
+        }
+        if slots > MAX_SLOTS {
+            return Err(Rejected::SlotsOutOfRange);
+        }
+        let slots = self.clamp_slots(slots);
+        if let Some(&x) = self.index.get(&peer) {
+            // Already placed: a resync (lost messages, or a report after our restart).
+            self.set_slots(x, slots);
+            if let Some(at) = &at {
+                self.adopt_report(x, at);
+            }
+            self.mark_dirty(x);
+            return Ok(());
+        }
+        if self.viewers >= self.config.max_viewers {
+            self.out.push(Command::Wait { peer, retry_ms: self.config.retry_ms });
+            return Ok(());
+        }
+        // A report of where it already sits (rebuild after our restart lost the state).
+        if let Some(Position { parent: Some(rp), .. }) = &at {
+            match self.index.get(rp).copied().or((*rp == self.config.broadcaster).then_some(ROOT)) {
+                None => {
+                    // Its parent has not reported yet: ask it to retry shortly.
+                    self.out.push(Command::Wait { peer, retry_ms: 250 });
+                    return Ok(());
+                }
+                Some(p) if self.nodes[p as usize].parent != NONE || p == ROOT => {
+                    if self.nodes[p as usize].children < self.cap(p) {
+                        let x = self.alloc(peer, slots);
+                        self.unindex_node(p);
+                        self.link_child(p, x);
+                        self.index_node(p);
+                        self.nodes[x as usize].depth = self.nodes[p as usize].depth + 1;
+                        self.index_node(x);
+                        if p == ROOT {
+                            self.connect(ROOT, x, Role::Primary);
+                        }
+                        self.adopt_reported_standby(x, at.as_ref().and_then(|a| a.standby.as_ref()));
+                        self.mark_dirty(x);
+                        self.queue_standby(x);
+                        return Ok(());
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+        self.place_new(peer, slots);
+        Ok(())
+    }
+
+    fn adopt_reported_standby(&mut self, x: u32, reported: Option<&PeerId>) {
+        let Some(s) = reported.and_then(|s| self.index.get(s).copied()) else { return };
+        if self.treecast()
+            && self.nodes[x as usize].depth >= 2
+            && self.nodes[x as usize].standby == NONE
+            && self.nodes[s as usize].backed < self.backing_limit(s)
+            && self.standby_valid(x, s)
+        {
+            self.link_standby(s, x);
+        }
+    }
+
+    /// A known viewer reports its position: follow it when it is valid (the viewer is fresher than
+    /// a restored snapshot), otherwise the `assign` we send makes the viewer follow us.
+    fn adopt_report(&mut self, x: u32, at: &Position) {
+        let Some(rp) = &at.parent else { return };
+        let p = if *rp == self.config.broadcaster { Some(ROOT) } else { self.index.get(rp).copied() };
+        let Some(p) = p else { return };
+        let current = self.nodes[x as usize].parent;
+        if p != current
+            && p != x
+            && self.reaches_root_avoiding(p, x)
+            && self.nodes[p as usize].children < self.cap(p)
+        {
+            self.detach(x, true);
+            let before = self.out.len();
+            self.attach(x, p);
+            if p != ROOT {
+                // The viewer's edge to `p` exists already: no `feed`.
+                self.forget_edge_commands(before, p, x);
+            }
+        }
+        if self.nodes[x as usize].standby == NONE {
+            self.adopt_reported_standby(x, at.standby.as_ref());
+        }
+    }
+
+    /// Removes the `drop`/`feed` commands for edge p->c pushed since `start`.
+    fn forget_edge_commands(&mut self, start: usize, p: u32, c: u32) {
+        let (pid, cid) = (self.id(p).clone(), self.id(c).clone());
+        let mut i = start;
+        while i < self.out.len() {
+            let hit = match &self.out[i] {
+                Command::Disconnect { parent, child } => *parent == pid && *child == cid,
+                Command::Connect { parent, child, role: Role::Primary } => *parent == pid && *child == cid,
+                _ => false,
+            };
+            if hit {
+                self.out.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Places a new viewer: take a phone's place if we can relay and a phone sits shallower than
+    /// the shallowest free slot (the phone moves under us), else the shallowest free slot.
+    fn place_new(&mut self, peer: PeerId, slots: u8) {
+        let free_depth = self.free.shallowest().map(|(d, _)| d);
+        if self.treecast() && slots > 0 {
+            if let Some((pd, phones)) = self.phones.shallowest() {
+                let z = phones[phones.len() - 1];
+                if free_depth.is_none_or(|fd| pd < fd + 1) {
+                    let p = self.nodes[z as usize].parent;
+                    let x = self.alloc(peer, slots);
+                    self.detach(z, true);
+                    self.attach(x, p);
+                    self.attach(z, x);
+                    self.moves += 1;
+                    self.assign_standby(x);
+                    self.assign_standby(z);
+                    self.queue_standby(x);
+                    self.queue_standby(z);
+                    return;
+                }
+            }
+        }
+        let Some(fd) = free_depth else {
+            self.out.push(Command::Wait { peer, retry_ms: self.config.retry_ms });
+            return;
+        };
+        let p = {
+            let (_, list) = self.free.shallowest().expect("checked");
+            list[list.len() - 1]
+        };
+        let _ = fd;
+        let x = self.alloc(peer, slots);
+        self.attach(x, p);
+        self.assign_standby(x);
+        self.queue_standby(x);
+    }
+
+    fn set_slots(&mut self, x: u32, slots: u8) {
+        if self.nodes[x as usize].slots == slots {
+            return;
+        }
+        self.unindex_node(x);
+        self.nodes[x as usize].slots = slots;
+        self.index_node(x);
+        self.check_backing_limit(x);
+        if self.nodes[x as usize].children > self.cap(x) {
+            self.mark_overloaded(x);
+            self.fix_overloads();
+        }
+    }
+
+    fn on_capacity(&mut self, peer: PeerId, slots: u8) -> Result<(), Rejected> {
+        let x = self.lookup(&peer)?;
+        if slots > MAX_SLOTS {
+            return Err(Rejected::SlotsOutOfRange);
+        }
+        let slots = self.clamp_slots(slots);
+        self.set_slots(x, slots);
+        Ok(())
+    }
+
+    fn on_parent_lost(&mut self, peer: PeerId, parent: PeerId) -> Result<(), Rejected> {
+        let c = self.lookup(&peer)?;
+        let p = if parent == self.config.broadcaster {
+            ROOT
+        } else {
+            self.index.get(&parent).copied().ok_or(Rejected::NotRelated)?
+        };
+        if self.nodes[c as usize].standby == p {
+            // Its standby edge died: find another.
+            self.unlink_standby(c);
+            self.mark_dirty(c);
+            self.queue_standby(c);
+            return Ok(());
+        }
+        if self.nodes[c as usize].parent != p {
+            return Err(Rejected::NotRelated);
+        }
+        // It switched to its standby on its own; mirror that, or re-place it if it had none.
+        self.detach(c, false);
+        self.rehome(c);
+        Ok(())
+    }
+
+    fn on_child_lost(&mut self, peer: PeerId, child: PeerId) -> Result<(), Rejected> {
+        let p = if peer == self.config.broadcaster { ROOT } else { self.lookup(&peer)? };
+        let c = self.index.get(&child).copied().ok_or(Rejected::NotRelated)?;
+        if self.nodes[c as usize].parent == p {
+            self.remove(c);
+            return Ok(());
+        }
+        if self.nodes[c as usize].standby == p {
+            self.unlink_standby(c);
+            self.mark_dirty(c);
+            self.queue_standby(c);
+            return Ok(());
+        }
+        Err(Rejected::NotRelated)
+    }
+
+    /// A detached subtree root without a parent: its standby if it can take it, else the
+    /// shallowest free slot, else it waits (and its children are re-homed in turn).
+    fn rehome(&mut self, c: u32) {
+        let mut pending = vec![c];
+        while let Some(c) = pending.pop() {
+            let s = self.nodes[c as usize].standby;
+            if s != NONE
+                && self.reaches_root_avoiding(s, c)
+                && self.nodes[s as usize].children < self.cap(s)
+            {
+                self.attach(c, s);
+                self.mark_reposition(c);
+                continue;
+            }
+            if let Some((_, list)) = self.free.shallowest() {
+                let p = list[list.len() - 1];
+                self.attach(c, p);
+                continue;
+            }
+            // No room anywhere: it waits; its children try their own standbys / free slots.
+            if s != NONE {
+                self.disconnect(s, c);
+                self.unlink_standby(c);
+            }
+            let mut k = self.nodes[c as usize].first_child;
+            while k != NONE {
+                let next = self.nodes[k as usize].next_sibling;
+                self.detach(k, false);
+                pending.push(k);
+                k = next;
+            }
+            self.release_backed(c);
+            let peer = self.id(c).clone();
+            self.out.push(Command::Wait { peer, retry_ms: self.config.retry_ms });
+            self.dealloc(c);
+        }
+    }
+
+    fn mark_reposition(&mut self, c: u32) {
+        if self.treecast() && self.nodes[c as usize].flags & F_REPOSITION == 0 {
+            self.nodes[c as usize].flags |= F_REPOSITION;
+            self.reposition_queue.push_back(c);
+        }
+    }
+
+    /// The nodes `x` backed lose their standby (x is going away).
+    fn release_backed(&mut self, x: u32) {
+        while self.nodes[x as usize].first_backed != NONE {
+            let v = self.nodes[x as usize].first_backed;
+            self.unlink_standby(v);
+            self.mark_dirty(v);
+            self.queue_standby(v);
+        }
+    }
+
+    /// A viewer leaves or is lost. Its children already switched to their standbys (treecast):
+    /// the deepest idle relay takes its place and adopts them (make-before-break moves), so the
+    /// tree keeps its shape; children it cannot adopt keep their standby as parent or are re-homed.
+    fn remove(&mut self, x: u32) {
+        let p = self.nodes[x as usize].parent;
+        let s = self.nodes[x as usize].standby;
+        if s != NONE {
+            self.disconnect(s, x);
+            self.unlink_standby(x);
+        }
+        self.release_backed(x);
+        let depth = self.nodes[x as usize].depth;
+        let has_children = self.nodes[x as usize].children > 0;
+        // Pick the replacement while every leaf is still attached (it may sit below `x`).
+        let replacement = if has_children {
+            self.find_replacement(x, depth, self.nodes[x as usize].children)
+        } else {
+            None
+        };
+        if let Some(l) = replacement {
+            let from_x = self.nodes[l as usize].parent == x;
+            self.detach(l, !from_x);
+        }
+        // Detach the children (they and their subtrees leave every pool), then `x`.
+        let mut orphans = Vec::new();
+        let mut k = self.nodes[x as usize].first_child;
+        while k != NONE {
+            let next = self.nodes[k as usize].next_sibling;
+            self.detach(k, false);
+            orphans.push(k);
+            k = next;
+        }
+        self.detach(x, true);
+        self.dealloc(x);
+        if has_children {
+            self.repairs += 1;
+        }
+        if let Some(l) = replacement {
+            self.attach(l, p);
+            self.moves += 1;
+            let room = self.cap(l).saturating_sub(self.nodes[l as usize].children) as usize;
+            let take = room.min(orphans.len());
+            for c in orphans.drain(..take) {
+                self.attach(c, l);
+                self.moves += 1;
+            }
+            self.queue_standby(l);
+        }
+        for c in orphans {
+            self.rehome(c);
+        }
+    }
+
+    /// The leaf that takes `x`'s place: a childless child of `x` that can feed its siblings,
+    /// else the deepest idle relay that can (bounded search); seed: the deepest leaf.
+    fn find_replacement(&mut self, x: u32, depth: u32, need: u16) -> Option<u32> {
+        if !self.treecast() {
+            let (_, list) = self.idle_relays.deepest()?;
+            return Some(list[list.len() - 1]);
+        }
+        let mut best = None;
+        let mut best_cap = 0;
+        let mut k = self.nodes[x as usize].first_child;
+        while k != NONE {
+            if self.nodes[k as usize].children == 0 {
+                let cap = self.cap_at(k, depth);
+                if cap + 1 >= need {
+                    return Some(k);
+                }
+            }
+            k = self.nodes[k as usize].next_sibling;
+        }
+        let mut tried = 0;
+        'outer: for (_, list) in self.idle_relays.iter_deepest_first() {
+            for &l in list.iter().rev() {
+                tried += 1;
+                let cap = self.cap_at(l, depth);
+                if cap >= need {
+                    best = Some(l);
+                    break 'outer;
+                }
+                if cap > best_cap {
+                    best = Some(l);
+                    best_cap = cap;
+                }
+                if tried >= 32 {
+                    break 'outer;
+                }
+            }
+        }
+        best
+    }
+
+    fn cap_at(&self, x: u32, depth: u32) -> u16 {
+        let n = &self.nodes[x as usize];
+        match self.config.policy {
+            Policy::Seed => self.config.seed_fanout as u16,
+            Policy::Treecast if depth == 1 && self.config.broadcaster_reserve > 0 => {
+                n.slots.min(self.config.broadcaster_reserve) as u16
+            }
+            Policy::Treecast => n.slots as u16,
+        }
+    }
+
+    // ----- ticks ----------------------------------------------------------------------------
+
+    fn on_tick(&mut self) {
+        if !self.treecast() {
+            return;
+        }
+        self.fix_overloads();
+        self.process_standby_queue(self.config.standbys_per_tick);
+        let mut budget = self.config.moves_per_tick;
+        budget -= self.reposition(budget);
+        self.settle(budget);
+    }
+
+    /// Moves excess children of overloaded nodes to free slots outside their own subtrees.
+    fn fix_overloads(&mut self) {
+        let list = std::mem::take(&mut self.overloaded);
+        let mut keep = Vec::new();
+        for (x, since) in list {
+            if !self.is_live(x) || self.nodes[x as usize].flags & F_OVERLOADED == 0 {
+                continue;
+            }
+            while self.nodes[x as usize].children > self.cap(x) {
+                let c = self.nodes[x as usize].first_child;
+                let before = self.out.len();
+                self.detach(c, true);
+                let target = self.free.shallowest().map(|(_, l)| l[l.len() - 1]);
+                match target {
+                    Some(t) if t != x => {
+                        self.attach(c, t);
+                        self.moves += 1;
+                    }
+                    _ => {
+                        // Nowhere else: stays (over capacity until room appears).
+                        self.attach(c, x);
+                        self.forget_edge_commands(before, x, c);
+                        break;
+                    }
+                }
+            }
+            if self.nodes[x as usize].children > self.cap(x) {
+                keep.push((x, since));
+            } else {
+                self.nodes[x as usize].flags &= !F_OVERLOADED;
+            }
+        }
+        keep.extend(std::mem::take(&mut self.overloaded));
+        // A node may have been re-marked while we worked; keep one entry each.
+        keep.sort_unstable();
+        keep.dedup_by_key(|e| e.0);
+        self.overloaded = keep;
+    }
+
+    /// Failed-over subtrees move up to a shallower free slot when one exists.
+    fn reposition(&mut self, budget: u32) -> u32 {
+        let mut used = 0;
+        let mut rounds = self.reposition_queue.len();
+        while used < budget && rounds > 0 {
+            rounds -= 1;
+            let Some(c) = self.reposition_queue.pop_front() else { break };
+            if !self.is_live(c) || self.nodes[c as usize].flags & F_REPOSITION == 0 {
+                continue;
+            }
+            self.nodes[c as usize].flags &= !F_REPOSITION;
+            let depth = self.nodes[c as usize].depth;
+            let Some((fd, list)) = self.free.shallowest() else { continue };
+            if fd + 1 >= depth {
+                continue;
+            }
+            let candidates: Vec<u32> = list.iter().rev().take(8).copied().collect();
+            let target = candidates
+                .into_iter()
+                .find(|&t| t != self.nodes[c as usize].parent && self.reaches_root_avoiding(t, c));
+            if let Some(t) = target {
+                self.detach(c, true);
+                self.attach(c, t);
+                self.moves += 1;
+                used += 1;
+            }
+        }
+        used
+    }
+
+    /// Moves the deepest leaves into the shallowest free slots until no leaf sits deeper than a
+    /// free slot could hold it: that keeps depth <= log_k(n) + 2 for uniform capacity k.
+    fn settle(&mut self, budget: u32) {
+        for _ in 0..budget {
+            let Some((fd, frees)) = self.free.shallowest() else { return };
+            let t = frees[frees.len() - 1];
+            let relay = self.idle_relays.deepest().map(|(d, l)| (d, l[l.len() - 1]));
+            let phone = self.phones.deepest().map(|(d, l)| (d, l[l.len() - 1]));
+            let leaf = match (relay, phone) {
+                (Some(a), Some(b)) => Some(if a.0 >= b.0 { a } else { b }),
+                (a, b) => a.or(b),
+            };
+            let Some((ld, x)) = leaf else { return };
+            if ld <= fd + 1 || x == t {
+                return;
+            }
+            self.detach(x, true);
+            self.attach(x, t);
+            self.moves += 1;
+        }
+    }
+
+    /// True when no depth-restoring move is pending (the tree has settled).
+    pub fn is_settled(&mut self) -> bool {
+        if !self.treecast() {
+            return true;
+        }
+        let fd = self.free.shallowest().map(|(d, _)| d);
+        let ld = [self.idle_relays.deepest().map(|(d, _)| d), self.phones.deepest().map(|(d, _)| d)]
+            .into_iter()
+            .flatten()
+            .max();
+        let leaves_ok = match (fd, ld) {
+            (Some(fd), Some(ld)) => ld <= fd + 1,
+            _ => true,
+        };
+        leaves_ok && self.reposition_queue.is_empty()
+    }
+
+    // ----- read-only ------------------------------------------------------------------------
+
+    pub fn stats(&self) -> Stats {
+        let mut s = Stats {
+            viewers: self.viewers,
+            repairs: self.repairs,
+            moves: self.moves,
+            rejected: self.rejected,
+            ..Stats::default()
+        };
+        let mut depth_sum = 0u64;
+        for (i, n) in self.nodes.iter().enumerate().skip(1) {
+            if n.id.is_none() || n.parent == NONE {
+                continue;
+            }
+            depth_sum += n.depth as u64;
+            s.max_depth = s.max_depth.max(n.depth);
+            if self.treecast() && n.depth >= 2 {
+                s.needing_standby += 1;
+                if n.standby != NONE {
+                    s.with_standby += 1;
+                }
+            }
+            if n.children > self.cap(i as u32) {
+                s.overloaded += 1;
+            }
+        }
+        s.mean_depth = if self.viewers > 0 { depth_sum as f64 / self.viewers as f64 } else { 0.0 };
+        s.standby_coverage = if s.needing_standby > 0 {
+            s.with_standby as f64 / s.needing_standby as f64
+        } else {
+            1.0
+        };
+        s
+    }
+
+    /// Every viewer with its position (O(n); for dashboards and tests).
+    pub fn view(&self) -> Vec<NodeView> {
+        let mut sizes = vec![1u32; self.nodes.len()];
+        // Children are deeper than parents: accumulate from the deepest up.
+        let mut order: Vec<u32> = (1..self.nodes.len() as u32).filter(|&x| self.is_live(x)).collect();
+        order.sort_unstable_by_key(|&x| std::cmp::Reverse(self.nodes[x as usize].depth));
+        for &x in &order {
+            let p = self.nodes[x as usize].parent;
+            if p != NONE {
+                sizes[p as usize] += sizes[x as usize];
+            }
+        }
+        order.reverse();
+        order
+            .into_iter()
+            .filter(|&x| self.nodes[x as usize].parent != NONE)
+            .map(|x| {
+                let n = &self.nodes[x as usize];
+                let mut children = Vec::new();
+                let mut k = n.first_child;
+                while k != NONE {
+                    children.push(self.id(k).clone());
+                    k = self.nodes[k as usize].next_sibling;
+                }
+                NodeView {
+                    id: self.id(x).clone(),
+                    parent: self.id(n.parent).clone(),
+                    standby: (n.standby != NONE).then(|| self.id(n.standby).clone()),
+                    children,
+                    depth: n.depth,
+                    slots: n.slots,
+                    subtree_size: sizes[x as usize],
+                }
+            })
+            .collect()
+    }
+
+    /// Whether `peer` is a placed viewer or the broadcaster.
+    pub fn is_live_peer(&self, peer: &PeerId) -> bool {
+        *peer == self.config.broadcaster || self.index.contains_key(peer)
+    }
+
+    pub fn viewer_count(&self) -> u32 {
+        self.viewers
+    }
+}
+
+#[cfg(test)]
+mod tests;

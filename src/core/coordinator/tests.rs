@@ -1,0 +1,299 @@
+use super::*;
+use crate::core::protocol::Position;
+
+fn id(s: &str) -> PeerId {
+    PeerId::parse(s).unwrap()
+}
+
+fn b() -> PeerId {
+    id("tc-lv1-broadcaster")
+}
+
+fn coord(policy: Policy) -> Coordinator {
+    Coordinator::new(Config::new(policy, b(), 7))
+}
+
+fn join(c: &mut Coordinator, t: u64, name: &str, slots: u8) {
+    c.handle(t, Event::Join { peer: id(name), slots, at: None }).unwrap();
+    c.check_invariants().unwrap();
+}
+
+fn node<'a>(view: &'a [NodeView], name: &str) -> &'a NodeView {
+    view.iter().find(|n| n.id.as_str() == name).unwrap()
+}
+
+#[test]
+fn first_viewer_hangs_under_the_broadcaster() {
+    let mut c = coord(Policy::Treecast);
+    join(&mut c, 0, "a", 2);
+    let cmds: Vec<Command> = c.drain_commands().collect();
+    assert_eq!(
+        cmds,
+        vec![
+            Command::Connect { parent: b(), child: id("a"), role: Role::Primary },
+            Command::Assign { child: id("a"), parent: b(), standby: None, depth: 1 },
+        ]
+    );
+}
+
+#[test]
+fn fills_breadth_first_with_standbys() {
+    let mut c = coord(Policy::Treecast);
+    for (i, n) in ["a", "b", "c", "d", "e", "f", "g"].iter().enumerate() {
+        join(&mut c, i as u64, n, 2);
+    }
+    c.handle(10, Event::Tick).unwrap();
+    c.check_invariants().unwrap();
+    let v = c.view();
+    assert_eq!(node(&v, "a").depth, 1);
+    assert_eq!(node(&v, "b").parent, id("a"));
+    assert_eq!(node(&v, "c").parent, id("a"));
+    assert!(v.iter().all(|n| n.depth <= 3));
+    // Children of the broadcaster's child are backed by the broadcaster's reserve.
+    assert_eq!(node(&v, "b").standby, Some(b()));
+    assert_eq!(c.stats().standby_coverage, 1.0);
+}
+
+#[test]
+fn a_relay_displaces_a_shallow_phone() {
+    let mut c = coord(Policy::Treecast);
+    join(&mut c, 0, "phone", 0);
+    join(&mut c, 1, "relay", 3);
+    let v = c.view();
+    assert_eq!(node(&v, "relay").depth, 1);
+    assert_eq!(node(&v, "phone").parent, id("relay"));
+}
+
+#[test]
+fn phones_wait_when_nobody_can_relay() {
+    let mut c = coord(Policy::Treecast);
+    join(&mut c, 0, "p1", 0);
+    c.clear_commands();
+    join(&mut c, 1, "p2", 0);
+    assert!(matches!(c.commands(), [Command::Wait { .. }]));
+    assert_eq!(c.viewer_count(), 1);
+}
+
+#[test]
+fn relay_loss_keeps_subtrees_and_refills_its_place() {
+    let mut c = coord(Policy::Treecast);
+    for i in 0..40 {
+        join(&mut c, i, &format!("v{i}"), 2);
+        c.handle(i, Event::Tick).unwrap();
+    }
+    let before = c.view();
+    let relay = before.iter().find(|n| n.depth == 2 && n.children.len() == 2).unwrap().clone();
+    let grandchildren: Vec<(PeerId, PeerId)> = relay
+        .children
+        .iter()
+        .flat_map(|ch| node(&before, ch.as_str()).children.iter().map(move |g| (ch.clone(), g.clone())))
+        .collect();
+    c.clear_commands();
+    c.handle(100, Event::Lost { peer: relay.id.clone() }).unwrap();
+    c.check_invariants().unwrap();
+    let after = c.view();
+    // The subtrees below the lost relay's children are untouched.
+    for (ch, g) in grandchildren {
+        assert_eq!(node(&after, g.as_str()).parent, ch);
+    }
+    // Someone took its place at the same depth, and the tree did not get deeper.
+    let parent_kids = &node(&after, before.iter().find(|n| n.id == relay.parent).unwrap().id.as_str()).children;
+    assert_eq!(parent_kids.len(), 2);
+    assert!(c.stats().max_depth <= before.iter().map(|n| n.depth).max().unwrap());
+    // Nothing is sent to the lost relay.
+    for cmd in c.commands() {
+        let (to, _) = crate::core::outbox::to_message(cmd, 7);
+        assert_ne!(to, relay.id);
+    }
+    assert_eq!(c.stats().repairs, 1);
+}
+
+#[test]
+fn losing_the_broadcasters_child_is_repaired_in_place() {
+    let mut c = coord(Policy::Treecast);
+    for i in 0..10 {
+        join(&mut c, i, &format!("v{i}"), 2);
+        c.handle(i, Event::Tick).unwrap();
+    }
+    c.handle(20, Event::Lost { peer: id("v0") }).unwrap();
+    c.check_invariants().unwrap();
+    let v = c.view();
+    assert_eq!(v.iter().filter(|n| n.depth == 1).count(), 1);
+    assert!(c.stats().max_depth <= 4, "{:#?}", c.view().iter().map(|n| (n.id.to_string(), n.parent.to_string(), n.depth)).collect::<Vec<_>>());
+}
+
+#[test]
+fn parent_lost_report_moves_the_child_to_its_standby() {
+    let mut c = coord(Policy::Treecast);
+    for i in 0..12 {
+        join(&mut c, i, &format!("v{i}"), 2);
+        c.handle(i, Event::Tick).unwrap();
+    }
+    let v = c.view();
+    let child = v.iter().find(|n| n.depth == 3 && n.standby.is_some()).unwrap();
+    let standby = child.standby.clone().unwrap();
+    c.handle(50, Event::ParentLost { peer: child.id.clone(), parent: child.parent.clone() }).unwrap();
+    c.check_invariants().unwrap();
+    assert_eq!(node(&c.view(), child.id.as_str()).parent, standby);
+    // A false or stale report is rejected and changes nothing.
+    let snap = c.snapshot();
+    assert_eq!(
+        c.handle(51, Event::ParentLost { peer: child.id.clone(), parent: id("v11") }),
+        Err(Rejected::NotRelated)
+    );
+    assert_eq!(c.snapshot(), snap);
+}
+
+#[test]
+fn hostile_events_change_nothing() {
+    let mut c = coord(Policy::Treecast);
+    for i in 0..5 {
+        join(&mut c, i, &format!("v{i}"), 2);
+    }
+    c.clear_commands();
+    let snap = c.snapshot();
+    let bad = [
+        Event::Join { peer: b(), slots: 1, at: None },
+        Event::Join { peer: id("x"), slots: 200, at: None },
+        Event::Leave { peer: id("nobody") },
+        Event::Lost { peer: b() },
+        Event::ChildLost { peer: id("v3"), child: id("v0") },
+        Event::Capacity { peer: id("nobody"), slots: 1 },
+        Event::Capacity { peer: id("v1"), slots: 99 },
+    ];
+    for e in bad {
+        assert!(c.handle(9, e.clone()).is_err(), "{e:?}");
+        assert_eq!(c.snapshot(), snap, "{e:?}");
+        assert!(c.commands().is_empty(), "{e:?}");
+    }
+    assert!(Event::from_message(id("v1"), Message::Hb { seq: 1 }).is_err());
+}
+
+#[test]
+fn capacity_drop_moves_children_away() {
+    let mut c = coord(Policy::Treecast);
+    for i in 0..15 {
+        join(&mut c, i, &format!("v{i}"), 2);
+    }
+    let v = c.view();
+    let relay = v.iter().find(|n| n.depth == 2 && n.children.len() == 2).unwrap().id.clone();
+    c.handle(30, Event::Capacity { peer: relay.clone(), slots: 0 }).unwrap();
+    c.check_invariants().unwrap();
+    assert!(node(&c.view(), relay.as_str()).children.is_empty());
+}
+
+#[test]
+fn seed_policy_moves_the_last_leaf_into_the_hole() {
+    let mut c = coord(Policy::Seed);
+    for i in 0..7 {
+        join(&mut c, i, &format!("v{i}"), 0); // seed ignores announced capacity
+    }
+    let v = c.view();
+    assert_eq!(node(&v, "v0").depth, 1);
+    assert_eq!(node(&v, "v1").parent, id("v0"));
+    assert!(v.iter().all(|n| n.standby.is_none()));
+    c.handle(10, Event::Lost { peer: id("v1") }).unwrap();
+    c.check_invariants().unwrap();
+    let v = c.view();
+    assert_eq!(node(&v, "v0").children.len(), 2);
+    assert_eq!(v.len(), 6);
+    assert!(v.iter().all(|n| n.depth <= 3));
+}
+
+#[test]
+fn snapshot_restore_rebuilds_only_the_broadcasters_edges() {
+    let mut c = coord(Policy::Treecast);
+    for i in 0..30 {
+        join(&mut c, i, &format!("v{i}"), 1 + (i % 3) as u8);
+        c.handle(i, Event::Tick).unwrap();
+    }
+    let snap = c.snapshot();
+    let text = snap.to_json();
+    let mut cfg = Config::new(Policy::Treecast, b(), 8);
+    cfg.seed = 1;
+    let mut r = Coordinator::restore(&Snapshot::from_json(&text).unwrap(), 100, cfg).unwrap();
+    r.check_invariants().unwrap();
+    assert_eq!(r.view().len(), 30);
+    for n in r.view() {
+        assert_eq!(n.parent, node(&c.view(), n.id.as_str()).parent);
+    }
+    let cmds: Vec<Command> = r.drain_commands().collect();
+    assert!(!cmds.is_empty());
+    for cmd in &cmds {
+        match cmd {
+            Command::Connect { parent, .. } => assert_eq!(*parent, b()),
+            Command::Assign { parent, standby, .. } => {
+                assert!(*parent == b() || *standby == Some(b()), "{cmd:?}")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    // Viewers confirming their positions after the epoch change cause no edge commands.
+    for n in r.view() {
+        r.handle(200, Event::Join { peer: n.id.clone(), slots: n.slots, at: Some(Position { parent: Some(n.parent.clone()), standby: n.standby.clone() }) })
+            .unwrap();
+    }
+    r.check_invariants().unwrap();
+    assert!(r.drain_commands().all(|c| matches!(c, Command::Assign { .. })));
+}
+
+#[test]
+fn restore_rejects_bad_snapshots() {
+    let cfg = || Config::new(Policy::Treecast, b(), 2);
+    let bad = [
+        r#"{"v":2,"epoch":1,"nodes":[]}"#,
+        r#"{"v":1,"epoch":1,"nodes":[["a",1,1,null]]}"#,
+        r#"{"v":1,"epoch":1,"nodes":[["a",1,0,null],["a",1,1,null]]}"#,
+        r#"{"v":1,"epoch":1,"nodes":[["a",1,0,1]]}"#,
+        r#"{"v":1,"epoch":1,"nodes":[["a",99,0,null]]}"#,
+        r#"{"v":1,"epoch":1,"nodes":[["a b",1,0,null]]}"#,
+        r#"{"v":1,"epoch":1,"nodes":[],"x":1}"#,
+    ];
+    for text in bad {
+        let r = Snapshot::from_json(text).and_then(|s| Coordinator::restore(&s, 0, cfg()));
+        assert!(r.is_err(), "{text}");
+    }
+}
+
+#[test]
+fn lost_state_is_rebuilt_from_join_reports() {
+    let mut c = coord(Policy::Treecast);
+    for i in 0..20 {
+        join(&mut c, i, &format!("v{i}"), 2);
+        c.handle(i, Event::Tick).unwrap();
+    }
+    let old = c.view();
+    let mut fresh = Coordinator::new(Config::new(Policy::Treecast, b(), 9));
+    // Reports arrive top-down (the epoch travels down the tree); a child reporting before its
+    // parent is told to wait and retries.
+    let mut order = old.clone();
+    order.sort_by_key(|n| std::cmp::Reverse(n.depth));
+    let mut pending: Vec<NodeView> = order;
+    let mut rounds = 0;
+    while let Some(n) = pending.pop() {
+        fresh.clear_commands();
+        let at = Position { parent: Some(n.parent.clone()), standby: n.standby.clone() };
+        fresh.handle(100 + rounds, Event::Join { peer: n.id.clone(), slots: n.slots, at: Some(at) }).unwrap();
+        fresh.check_invariants().unwrap();
+        rounds += 1;
+    }
+    let new = fresh.view();
+    assert_eq!(new.len(), old.len());
+    for n in &new {
+        assert_eq!(n.parent, node(&old, n.id.as_str()).parent, "{:?}", n.id);
+    }
+}
+
+#[test]
+fn stats_and_view_agree() {
+    let mut c = coord(Policy::Treecast);
+    for i in 0..9 {
+        join(&mut c, i, &format!("v{i}"), 2);
+    }
+    let v = c.view();
+    let s = c.stats();
+    assert_eq!(s.viewers as usize, v.len());
+    assert_eq!(s.max_depth, v.iter().map(|n| n.depth).max().unwrap());
+    assert_eq!(node(&v, "v0").subtree_size, 9);
+}
+

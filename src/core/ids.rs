@@ -1,0 +1,190 @@
+//! Peer ids: the PeerJS ids every peer registers under, validated once at the edge.
+//!
+//! A `PeerId` is cheap to clone (shared text), so commands can name peers without allocating.
+
+use sha2::{Digest, Sha256};
+use std::fmt;
+use std::sync::Arc;
+
+/// Longest id we accept (PeerJS has no limit; we bound memory and message size).
+pub const MAX_PEER_ID_LEN: usize = 64;
+/// Longest Niconico program id we accept (`lv` + digits).
+pub const MAX_PROGRAM_ID_LEN: usize = 24;
+
+/// Why a text is not an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdError {
+    Empty,
+    TooLong(usize),
+    /// Not of the PeerJS form `^[A-Za-z0-9]+(?:[_-][A-Za-z0-9]+)*$`.
+    BadShape,
+    /// Not `lv` followed by digits.
+    BadProgramId,
+}
+
+impl fmt::Display for IdError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdError::Empty => write!(f, "empty id"),
+            IdError::TooLong(n) => write!(f, "id of {n} chars (max {MAX_PEER_ID_LEN})"),
+            IdError::BadShape => write!(f, "id is not of the PeerJS form"),
+            IdError::BadProgramId => write!(f, "program id is not lv + digits"),
+        }
+    }
+}
+
+/// A validated PeerJS id.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PeerId(Arc<str>);
+
+impl PeerId {
+    pub fn parse(text: &str) -> Result<PeerId, IdError> {
+        check_peer_id(text)?;
+        Ok(PeerId(Arc::from(text)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn check_peer_id(text: &str) -> Result<(), IdError> {
+    if text.is_empty() {
+        return Err(IdError::Empty);
+    }
+    if text.len() > MAX_PEER_ID_LEN {
+        return Err(IdError::TooLong(text.len()));
+    }
+    // Alphanumeric runs joined by single '_' or '-', never at either end.
+    let mut previous_was_separator = true;
+    for b in text.bytes() {
+        let separator = b == b'_' || b == b'-';
+        if separator && previous_was_separator {
+            return Err(IdError::BadShape);
+        }
+        if !separator && !b.is_ascii_alphanumeric() {
+            return Err(IdError::BadShape);
+        }
+        previous_was_separator = separator;
+    }
+    if previous_was_separator {
+        return Err(IdError::BadShape);
+    }
+    Ok(())
+}
+
+impl fmt::Debug for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl fmt::Display for PeerId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl serde::Serialize for PeerId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for PeerId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        PeerId::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Checks a Niconico program id: `lv` followed by 1..=22 digits.
+pub fn check_program_id(program_id: &str) -> Result<(), IdError> {
+    let digits = program_id.strip_prefix("lv").ok_or(IdError::BadProgramId)?;
+    if digits.is_empty()
+        || program_id.len() > MAX_PROGRAM_ID_LEN
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(IdError::BadProgramId);
+    }
+    Ok(())
+}
+
+/// The broadcaster's id for a program: stable across reloads (viewers find it again), yet the
+/// Niconico user id cannot be read back from it (hashed, domain-separated).
+pub fn broadcaster_peer_id(program_id: &str, broadcaster_user_id: &str) -> Result<PeerId, IdError> {
+    check_program_id(program_id)?;
+    let mut hash = Sha256::new();
+    hash.update(b"treecast/v1/");
+    hash.update(program_id.as_bytes());
+    hash.update(b"/");
+    hash.update(broadcaster_user_id.as_bytes());
+    let digest = hash.finalize();
+    let mut text = format!("tc-{program_id}-");
+    push_hex(&mut text, &digest[..8]);
+    PeerId::parse(&text)
+}
+
+/// A viewer's id: fresh randomness (supplied by the caller) per page, so one user can watch in
+/// several windows and no user id is exposed.
+pub fn viewer_peer_id(random: [u8; 12]) -> PeerId {
+    let mut text = String::with_capacity(5 + 24);
+    text.push_str("tc-v-");
+    push_hex(&mut text, &random);
+    PeerId(Arc::from(text))
+}
+
+fn push_hex(out: &mut String, bytes: &[u8]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(HEX[(b >> 4) as usize] as char);
+        out.push(HEX[(b & 15) as usize] as char);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_peerjs_shapes() {
+        for ok in ["a", "A9", "tc-v-00ff", "a_b-c", "x".repeat(64).as_str()] {
+            assert!(PeerId::parse(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn rejects_bad_shapes() {
+        assert_eq!(PeerId::parse(""), Err(IdError::Empty));
+        assert_eq!(PeerId::parse(&"x".repeat(65)), Err(IdError::TooLong(65)));
+        for bad in ["-a", "a-", "a--b", "a_-b", "a b", "a.b", "é", "a\n", "_"] {
+            assert_eq!(PeerId::parse(bad), Err(IdError::BadShape), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn program_ids() {
+        assert!(check_program_id("lv123").is_ok());
+        for bad in ["lv", "123", "lv12a", "LV1", "lv-1", &format!("lv{}", "1".repeat(23))] {
+            assert!(check_program_id(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn broadcaster_id_is_stable_and_hides_the_user() {
+        let a = broadcaster_peer_id("lv42", "12345").unwrap();
+        assert_eq!(a, broadcaster_peer_id("lv42", "12345").unwrap());
+        assert_ne!(a, broadcaster_peer_id("lv42", "12346").unwrap());
+        assert!(a.as_str().starts_with("tc-lv42-"));
+        assert_eq!(a.as_str().len(), "tc-lv42-".len() + 16);
+        assert!(!a.as_str().contains("12345"));
+        assert!(broadcaster_peer_id("42", "1").is_err());
+    }
+
+    #[test]
+    fn viewer_ids_are_valid() {
+        let id = viewer_peer_id([0xab; 12]);
+        assert_eq!(id.as_str(), "tc-v-abababababababababababab");
+        assert!(PeerId::parse(id.as_str()).is_ok());
+    }
+}

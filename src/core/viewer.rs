@@ -1,0 +1,630 @@
+//! The viewer/relay state machine (sans-IO): the driver reports signalling, edges, heartbeats and
+//! media progress; the machine answers with commands. Time and randomness are passed in.
+//!
+//! States: `Waiting` (no broadcaster yet / told to wait) -> `Joining` (join sent) -> `Playing`;
+//! `Repairing` while it has no upstream media; `Left` at the end. A primary parent is lost when
+//! neither a heartbeat nor media progress came from it for `loss_after_ms` (a slow parent that
+//! still shows media is kept); the machine then activates its standby on its own, at once, and
+//! never flips back (the old edge is closed).
+
+use crate::core::ids::PeerId;
+use crate::core::protocol::{Message, Position, Role};
+
+#[derive(Debug, Clone)]
+pub struct ViewerConfig {
+    pub heartbeat_ms: u64,
+    pub loss_after_ms: u64,
+    pub join_retry_min_ms: u64,
+    pub join_retry_max_ms: u64,
+    /// A leaving relay keeps feeding its children this long (they switch to standbys meanwhile).
+    pub leave_grace_ms: u64,
+    /// A dropped child is still fed this long unless it closes the edge first (make-before-break).
+    pub drop_grace_ms: u64,
+    /// A move to a new parent is abandoned if its media does not flow within this.
+    pub switch_timeout_ms: u64,
+    /// Most children edges kept (bounds memory whatever the coordinator asks).
+    pub max_children: usize,
+}
+
+impl Default for ViewerConfig {
+    fn default() -> Self {
+        ViewerConfig {
+            heartbeat_ms: 100,
+            loss_after_ms: 600,
+            join_retry_min_ms: 250,
+            join_retry_max_ms: 5_000,
+            leave_grace_ms: 1_500,
+            drop_grace_ms: 3_000,
+            switch_timeout_ms: 5_000,
+            max_children: 48,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViewerState {
+    Waiting,
+    Joining,
+    Playing,
+    Repairing,
+    Left,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewerEvent {
+    /// The PeerServer socket is open (again).
+    SignallingOpen,
+    /// A decoded message that came through the PeerServer from `src` (set by the server).
+    FromServer { src: PeerId, message: Message },
+    EdgeOpened { peer: PeerId },
+    EdgeClosed { peer: PeerId },
+    /// A decoded message on the data channel of the edge with `peer`.
+    EdgeMessage { peer: PeerId, message: Message },
+    /// Inbound media on the edge from `peer` advanced (frames decoded since the last report).
+    MediaProgress { peer: PeerId },
+    Tick,
+    LeaveRequested,
+    CapacityChanged { slots: u8 },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViewerCommand {
+    SendToCoordinator(Message),
+    SendOnEdge { peer: PeerId, message: Message },
+    /// Create the edge to `child` and offer (the parent initiates); `Standby`: tracks parked.
+    OpenEdge { child: PeerId, role: Role },
+    /// Accept an offer from `parent` (offers from anyone else are refused).
+    AcceptEdge { parent: PeerId, role: Role },
+    CloseEdge { peer: PeerId },
+    /// Play and relay the tracks received on the edge from `peer` (replaceTrack on all active
+    /// child senders and the player).
+    RouteUpstream { peer: PeerId },
+    /// Park (false) or unpark (true) the sender tracks on the edge to `child`.
+    SetSending { child: PeerId, on: bool },
+    State(ViewerState),
+}
+
+/// Why an event was ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ignored {
+    NotFromCoordinator,
+    NotAnEdgePeer,
+    UnexpectedMessage,
+    AfterLeave,
+}
+
+#[derive(Debug, Clone)]
+struct Upstream {
+    id: PeerId,
+    open: bool,
+    last_heard_ms: u64,
+    media: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Child {
+    id: PeerId,
+    role: Role,
+    open: bool,
+    last_heard_ms: u64,
+    dropped_at: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ViewerStats {
+    pub state: ViewerState,
+    pub parent: Option<PeerId>,
+    pub standby: Option<PeerId>,
+    pub depth: u32,
+    pub children: Vec<PeerId>,
+    pub failovers: u32,
+}
+
+pub struct Viewer {
+    config: ViewerConfig,
+    me: PeerId,
+    coordinator: PeerId,
+    slots: u8,
+    state: ViewerState,
+    epoch: Option<u32>,
+    depth: u32,
+    /// The edge media is routed from now.
+    upstream: Option<Upstream>,
+    standby: Option<Upstream>,
+    /// A new parent we move to once its media flows (make-before-break).
+    moving_to: Option<(Upstream, u64)>,
+    children: Vec<Child>,
+    placed: bool,
+    signalling: bool,
+    next_join_ms: u64,
+    backoff_ms: u64,
+    next_hb_ms: u64,
+    hb_seq: u32,
+    leaving_since: Option<u64>,
+    failovers: u32,
+    rng: u64,
+    out: Vec<ViewerCommand>,
+}
+
+impl Viewer {
+    /// `random_seed`: caller-provided randomness for the join back-off jitter.
+    pub fn new(config: ViewerConfig, me: PeerId, coordinator: PeerId, slots: u8, random_seed: u64) -> Viewer {
+        let backoff_ms = config.join_retry_min_ms;
+        Viewer {
+            config,
+            me,
+            coordinator,
+            slots,
+            state: ViewerState::Waiting,
+            epoch: None,
+            depth: 0,
+            upstream: None,
+            standby: None,
+            moving_to: None,
+            children: Vec::new(),
+            placed: false,
+            signalling: false,
+            next_join_ms: 0,
+            backoff_ms,
+            next_hb_ms: 0,
+            hb_seq: 0,
+            leaving_since: None,
+            failovers: 0,
+            rng: random_seed | 1,
+            out: Vec::new(),
+        }
+    }
+
+    /// The broadcaster's own relay: the root of the tree. It never joins and has no upstream (its
+    /// media is the local source); it feeds the children its own coordinator names and reports
+    /// their loss to it, with the same edge logic every relay runs.
+    pub fn new_root(config: ViewerConfig, me: PeerId) -> Viewer {
+        let mut root = Viewer::new(config, me.clone(), me, 0, 1);
+        root.placed = true;
+        root.state = ViewerState::Playing;
+        root
+    }
+
+    pub fn id(&self) -> &PeerId {
+        &self.me
+    }
+
+    pub fn state(&self) -> ViewerState {
+        self.state
+    }
+
+    pub fn commands(&self) -> &[ViewerCommand] {
+        &self.out
+    }
+
+    pub fn drain_commands(&mut self) -> std::vec::Drain<'_, ViewerCommand> {
+        self.out.drain(..)
+    }
+
+    pub fn stats(&self) -> ViewerStats {
+        ViewerStats {
+            state: self.state,
+            parent: self.upstream.as_ref().map(|u| u.id.clone()),
+            standby: self.standby.as_ref().map(|u| u.id.clone()),
+            depth: self.depth,
+            children: self.children.iter().filter(|c| c.dropped_at.is_none()).map(|c| c.id.clone()).collect(),
+            failovers: self.failovers,
+        }
+    }
+
+    pub fn handle(&mut self, now_ms: u64, event: ViewerEvent) -> Result<(), Ignored> {
+        if self.state == ViewerState::Left {
+            return Err(Ignored::AfterLeave);
+        }
+        match event {
+            ViewerEvent::SignallingOpen => {
+                self.signalling = true;
+                if !self.placed && self.leaving_since.is_none() {
+                    self.send_join(now_ms);
+                }
+                Ok(())
+            }
+            ViewerEvent::FromServer { src, message } => {
+                if src != self.coordinator || !message.is_from_coordinator() {
+                    return Err(Ignored::NotFromCoordinator);
+                }
+                self.on_coordinator(now_ms, message);
+                Ok(())
+            }
+            ViewerEvent::EdgeOpened { peer } => self.on_edge_opened(now_ms, &peer),
+            ViewerEvent::EdgeClosed { peer } => self.on_edge_closed(now_ms, &peer),
+            ViewerEvent::EdgeMessage { peer, message } => self.on_edge_message(now_ms, &peer, message),
+            ViewerEvent::MediaProgress { peer } => self.on_media(now_ms, &peer),
+            ViewerEvent::Tick => {
+                self.on_tick(now_ms);
+                Ok(())
+            }
+            ViewerEvent::LeaveRequested => {
+                self.leave(now_ms);
+                Ok(())
+            }
+            ViewerEvent::CapacityChanged { slots } => {
+                self.slots = slots.min(crate::core::protocol::MAX_SLOTS);
+                if self.placed {
+                    self.out.push(ViewerCommand::SendToCoordinator(Message::Capacity { slots: self.slots }));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn set_state(&mut self, state: ViewerState) {
+        if self.state != state {
+            self.state = state;
+            self.out.push(ViewerCommand::State(state));
+        }
+    }
+
+    fn position(&self) -> Option<Position> {
+        let parent = self.upstream.as_ref().map(|u| u.id.clone());
+        let standby = self.standby.as_ref().map(|u| u.id.clone());
+        (parent.is_some() || !self.children.is_empty()).then_some(Position { parent, standby })
+    }
+
+    fn send_join(&mut self, now_ms: u64) {
+        let at = self.position();
+        self.out.push(ViewerCommand::SendToCoordinator(Message::Join { slots: self.slots, at }));
+        if self.state == ViewerState::Waiting {
+            self.set_state(ViewerState::Joining);
+        }
+        // Exponential back-off with jitter in [backoff/2, backoff].
+        let jitter = self.next_random() % (self.backoff_ms / 2 + 1);
+        self.next_join_ms = now_ms + self.backoff_ms / 2 + jitter;
+        self.backoff_ms = (self.backoff_ms * 2).min(self.config.join_retry_max_ms);
+    }
+
+    fn next_random(&mut self) -> u64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng
+    }
+
+    fn note_epoch(&mut self, now_ms: u64, epoch: u32) {
+        if self.epoch == Some(epoch) {
+            return;
+        }
+        let had = self.epoch.replace(epoch);
+        if had.is_some() || self.upstream.is_some() {
+            // The broadcaster restarted: tell our children and report where we sit.
+            for c in &self.children {
+                if c.open && c.dropped_at.is_none() {
+                    self.out.push(ViewerCommand::SendOnEdge { peer: c.id.clone(), message: Message::Epoch { epoch } });
+                }
+            }
+            self.backoff_ms = self.config.join_retry_min_ms;
+            self.send_join(now_ms);
+        }
+    }
+
+    fn on_coordinator(&mut self, now_ms: u64, message: Message) {
+        match message {
+            Message::Assign { epoch, parent, standby, depth } => {
+                self.note_epoch(now_ms, epoch);
+                self.placed = true;
+                self.depth = depth;
+                self.backoff_ms = self.config.join_retry_min_ms;
+                self.apply_assign(now_ms, parent, standby);
+            }
+            Message::Feed { epoch, child, role } => {
+                self.note_epoch(now_ms, epoch);
+                self.feed(now_ms, child, role);
+            }
+            Message::Drop { epoch, child } => {
+                self.note_epoch(now_ms, epoch);
+                if let Some(c) = self.children.iter_mut().find(|c| c.id == child) {
+                    c.dropped_at.get_or_insert(now_ms);
+                }
+            }
+            Message::Wait { epoch, retry_ms } => {
+                self.epoch = Some(epoch);
+                self.next_join_ms = now_ms + retry_ms as u64;
+                if self.upstream.is_none() {
+                    self.placed = false;
+                    self.set_state(ViewerState::Waiting);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn fresh(id: PeerId, now_ms: u64) -> Upstream {
+        Upstream { id, open: false, last_heard_ms: now_ms, media: false }
+    }
+
+    fn apply_assign(&mut self, now_ms: u64, parent: PeerId, standby: Option<PeerId>) {
+        let current = self.upstream.as_ref().map(|u| u.id.clone());
+        if current.as_ref() != Some(&parent) {
+            if self.standby.as_ref().is_some_and(|s| s.id == parent && s.open) {
+                // Our standby becomes our parent: activate it now.
+                let s = self.standby.take().expect("checked");
+                self.switch_to(s);
+            } else if self.upstream.is_none() {
+                self.out.push(ViewerCommand::AcceptEdge { parent: parent.clone(), role: Role::Primary });
+                self.upstream = Some(Self::fresh(parent.clone(), now_ms));
+            } else if self.moving_to.as_ref().is_none_or(|(m, _)| m.id != parent) {
+                if let Some((old, _)) = self.moving_to.take() {
+                    self.out.push(ViewerCommand::CloseEdge { peer: old.id });
+                }
+                self.out.push(ViewerCommand::AcceptEdge { parent: parent.clone(), role: Role::Primary });
+                self.moving_to = Some((Self::fresh(parent.clone(), now_ms), now_ms));
+            }
+        }
+        // Standby.
+        let keep = |id: &PeerId| Some(id) == standby.as_ref();
+        if let Some(old) = self.standby.take() {
+            if keep(&old.id) {
+                self.standby = Some(old);
+            } else if old.id != parent {
+                self.out.push(ViewerCommand::CloseEdge { peer: old.id });
+            }
+        }
+        if let Some(s) = standby {
+            let busy = self.upstream.as_ref().is_some_and(|u| u.id == s);
+            if self.standby.is_none() && !busy && s != self.me {
+                self.out.push(ViewerCommand::AcceptEdge { parent: s.clone(), role: Role::Standby });
+                self.standby = Some(Self::fresh(s, now_ms));
+            }
+        }
+        if self.upstream.as_ref().is_some_and(|u| u.media) {
+            self.set_state(ViewerState::Playing);
+        } else if self.state == ViewerState::Waiting {
+            self.set_state(ViewerState::Joining);
+        }
+    }
+
+    /// Routes media from `to` and closes the previous upstream (never flips back).
+    fn switch_to(&mut self, to: Upstream) {
+        self.out.push(ViewerCommand::SendOnEdge { peer: to.id.clone(), message: Message::Activate {} });
+        self.out.push(ViewerCommand::RouteUpstream { peer: to.id.clone() });
+        if let Some(old) = self.upstream.replace(to) {
+            if self.upstream.as_ref().is_some_and(|u| u.id != old.id) {
+                self.out.push(ViewerCommand::CloseEdge { peer: old.id });
+            }
+        }
+        self.set_state(ViewerState::Playing);
+    }
+
+    fn feed(&mut self, now_ms: u64, child: PeerId, role: Role) {
+        if child == self.me {
+            return;
+        }
+        if let Some(c) = self.children.iter_mut().find(|c| c.id == child) {
+            c.dropped_at = None;
+            if c.role != role {
+                c.role = role;
+                self.out.push(ViewerCommand::SetSending { child, on: role == Role::Primary });
+            }
+            return;
+        }
+        if self.children.len() >= self.config.max_children {
+            return;
+        }
+        self.children.push(Child { id: child.clone(), role, open: false, last_heard_ms: now_ms, dropped_at: None });
+        self.out.push(ViewerCommand::OpenEdge { child, role });
+    }
+
+    fn upstream_mut(&mut self, peer: &PeerId) -> Option<&mut Upstream> {
+        if let Some(u) = self.upstream.as_mut().filter(|u| u.id == *peer) {
+            return Some(u);
+        }
+        if let Some(u) = self.standby.as_mut().filter(|u| u.id == *peer) {
+            return Some(u);
+        }
+        self.moving_to.as_mut().map(|(u, _)| u).filter(|u| u.id == *peer)
+    }
+
+    fn on_edge_opened(&mut self, now_ms: u64, peer: &PeerId) -> Result<(), Ignored> {
+        if let Some(u) = self.upstream_mut(peer) {
+            u.open = true;
+            u.last_heard_ms = now_ms;
+            return Ok(());
+        }
+        let c = self.children.iter_mut().find(|c| c.id == *peer).ok_or(Ignored::NotAnEdgePeer)?;
+        c.open = true;
+        c.last_heard_ms = now_ms;
+        if let (Some(epoch), true) = (self.epoch, self.placed) {
+            self.out.push(ViewerCommand::SendOnEdge { peer: peer.clone(), message: Message::Epoch { epoch } });
+        }
+        Ok(())
+    }
+
+    fn on_edge_message(&mut self, now_ms: u64, peer: &PeerId, message: Message) -> Result<(), Ignored> {
+        if !message.is_edge() {
+            return Err(Ignored::UnexpectedMessage);
+        }
+        let from_upstream = self.upstream.as_ref().is_some_and(|u| u.id == *peer);
+        if let Some(u) = self.upstream_mut(peer) {
+            u.last_heard_ms = now_ms;
+            match message {
+                Message::Hb { .. } => {}
+                Message::Leaving {} if from_upstream => self.lose_upstream(now_ms, false),
+                Message::Epoch { epoch } if from_upstream => self.note_epoch(now_ms, epoch),
+                _ => {}
+            }
+            return Ok(());
+        }
+        let c = self.children.iter_mut().find(|c| c.id == *peer).ok_or(Ignored::NotAnEdgePeer)?;
+        c.last_heard_ms = now_ms;
+        match message {
+            Message::Activate {} if c.role != Role::Primary => {
+                c.role = Role::Primary;
+                self.out.push(ViewerCommand::SetSending { child: peer.clone(), on: true });
+            }
+            Message::Park {} if c.role != Role::Standby => {
+                c.role = Role::Standby;
+                self.out.push(ViewerCommand::SetSending { child: peer.clone(), on: false });
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn on_media(&mut self, now_ms: u64, peer: &PeerId) -> Result<(), Ignored> {
+        if let Some((m, _)) = self.moving_to.as_mut().filter(|(m, _)| m.id == *peer) {
+            m.media = true;
+            m.open = true;
+            m.last_heard_ms = now_ms;
+            // Make-before-break: the new parent's media flows, switch now.
+            let (to, _) = self.moving_to.take().expect("checked");
+            self.switch_to(to);
+            return Ok(());
+        }
+        let is_upstream = self.upstream.as_ref().is_some_and(|u| u.id == *peer);
+        let u = self.upstream_mut(peer).ok_or(Ignored::NotAnEdgePeer)?;
+        u.last_heard_ms = now_ms;
+        u.open = true;
+        let first = !u.media;
+        u.media = true;
+        if is_upstream && first {
+            self.out.push(ViewerCommand::RouteUpstream { peer: peer.clone() });
+            self.set_state(ViewerState::Playing);
+        }
+        Ok(())
+    }
+
+    fn on_edge_closed(&mut self, now_ms: u64, peer: &PeerId) -> Result<(), Ignored> {
+        if self.upstream.as_ref().is_some_and(|u| u.id == *peer) {
+            self.lose_upstream(now_ms, true);
+            return Ok(());
+        }
+        if self.standby.as_ref().is_some_and(|u| u.id == *peer) {
+            self.standby = None;
+            self.report(Message::ParentLost { parent: peer.clone() });
+            return Ok(());
+        }
+        if self.moving_to.as_ref().is_some_and(|(m, _)| m.id == *peer) {
+            self.moving_to = None;
+            return Ok(());
+        }
+        let i = self.children.iter().position(|c| c.id == *peer).ok_or(Ignored::NotAnEdgePeer)?;
+        let c = self.children.swap_remove(i);
+        if c.dropped_at.is_none() && self.leaving_since.is_none() {
+            self.report(Message::ChildLost { child: c.id });
+        }
+        Ok(())
+    }
+
+    fn report(&mut self, message: Message) {
+        if self.placed && self.leaving_since.is_none() {
+            self.out.push(ViewerCommand::SendToCoordinator(message));
+        }
+    }
+
+    /// Our primary parent is gone (silent, closed, or leaving): switch to the standby at once.
+    fn lose_upstream(&mut self, now_ms: u64, report: bool) {
+        let Some(old) = self.upstream.take() else { return };
+        self.out.push(ViewerCommand::CloseEdge { peer: old.id.clone() });
+        if report {
+            self.report(Message::ParentLost { parent: old.id.clone() });
+        }
+        if let Some((m, _)) = self.moving_to.take().filter(|(m, _)| m.media) {
+            self.failovers += 1;
+            self.switch_to(m);
+        } else if let Some(s) = self.standby.take().filter(|s| s.open) {
+            self.failovers += 1;
+            self.switch_to(s);
+        } else {
+            // No standby: the coordinator re-homes us; keep retrying a join meanwhile.
+            self.set_state(ViewerState::Repairing);
+            self.backoff_ms = self.config.join_retry_min_ms;
+            self.next_join_ms = now_ms + self.config.loss_after_ms;
+        }
+    }
+
+    fn on_tick(&mut self, now_ms: u64) {
+        if let Some(since) = self.leaving_since {
+            let all_gone = self.children.iter().all(|c| !c.open);
+            if all_gone || now_ms >= since + self.config.leave_grace_ms {
+                self.close_everything();
+                self.set_state(ViewerState::Left);
+            }
+            return;
+        }
+        if self.signalling && self.upstream.is_none() && now_ms >= self.next_join_ms {
+            self.send_join(now_ms);
+        }
+        if now_ms >= self.next_hb_ms {
+            self.next_hb_ms = now_ms + self.config.heartbeat_ms;
+            self.hb_seq = self.hb_seq.wrapping_add(1);
+            let hb = Message::Hb { seq: self.hb_seq };
+            let peers = self.upstream.iter().chain(self.standby.iter()).filter(|u| u.open).map(|u| u.id.clone());
+            let kids = self.children.iter().filter(|c| c.open).map(|c| c.id.clone());
+            let all: Vec<PeerId> = peers.chain(kids).collect();
+            for peer in all {
+                self.out.push(ViewerCommand::SendOnEdge { peer, message: hb.clone() });
+            }
+        }
+        let limit = self.config.loss_after_ms;
+        // Loss: silence (no heartbeat and no media) for `loss_after_ms` on an edge that was up.
+        if self.upstream.as_ref().is_some_and(|u| u.open && now_ms >= u.last_heard_ms + limit) {
+            self.lose_upstream(now_ms, true);
+        }
+        if let Some(s) = self.standby.as_ref().filter(|s| s.open && now_ms >= s.last_heard_ms + limit) {
+            let id = s.id.clone();
+            self.standby = None;
+            self.out.push(ViewerCommand::CloseEdge { peer: id.clone() });
+            self.report(Message::ParentLost { parent: id });
+        }
+        if let Some((m, since)) = &self.moving_to {
+            if now_ms >= since + self.config.switch_timeout_ms {
+                let id = m.id.clone();
+                self.moving_to = None;
+                self.out.push(ViewerCommand::CloseEdge { peer: id });
+                self.send_join(now_ms); // resync our position
+            }
+        }
+        let mut i = 0;
+        while i < self.children.len() {
+            let c = &self.children[i];
+            let silent = c.open && now_ms >= c.last_heard_ms + limit;
+            let expired = c.dropped_at.is_some_and(|t| now_ms >= t + self.config.drop_grace_ms);
+            if silent || expired {
+                let c = self.children.swap_remove(i);
+                self.out.push(ViewerCommand::CloseEdge { peer: c.id.clone() });
+                if silent && c.dropped_at.is_none() {
+                    self.report(Message::ChildLost { child: c.id });
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    fn leave(&mut self, now_ms: u64) {
+        if self.leaving_since.is_some() {
+            return;
+        }
+        if self.placed {
+            self.out.push(ViewerCommand::SendToCoordinator(Message::Leave {}));
+        }
+        self.leaving_since = Some(now_ms);
+        let open: Vec<PeerId> = self.children.iter().filter(|c| c.open).map(|c| c.id.clone()).collect();
+        if open.is_empty() {
+            self.close_everything();
+            self.set_state(ViewerState::Left);
+            return;
+        }
+        // Keep feeding until the children switched to their standbys (they close our edge).
+        for peer in open {
+            self.out.push(ViewerCommand::SendOnEdge { peer, message: Message::Leaving {} });
+        }
+    }
+
+    fn close_everything(&mut self) {
+        let ups = self.upstream.take().into_iter().chain(self.standby.take()).chain(self.moving_to.take().map(|m| m.0));
+        let ids: Vec<PeerId> = ups.map(|u| u.id).chain(self.children.drain(..).map(|c| c.id)).collect();
+        for peer in ids {
+            self.out.push(ViewerCommand::CloseEdge { peer });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,180 @@
+//! The streamer's page: the coordinator of the tree plus the root relay that feeds the
+//! broadcaster's own children. Commands the coordinator addresses to the broadcaster are carried
+//! out here; every other one becomes a message through the PeerServer.
+
+use serde::Serialize;
+
+use super::wire::{self, DriverCommand, DriverEvent};
+use crate::core::coordinator::{Command, Config, Coordinator, Event, NodeView, Policy, Snapshot, Stats};
+use crate::core::ids::PeerId;
+use crate::core::outbox;
+use crate::core::protocol::Message;
+use crate::core::viewer::{Viewer, ViewerCommand, ViewerConfig, ViewerEvent};
+
+pub struct BroadcasterNode {
+    me: PeerId,
+    coordinator: Coordinator,
+    /// The root's side of its own edges (heartbeats, activate/park, child loss), run by the same
+    /// machine every relay runs; it never joins and never has an upstream.
+    root: Viewer,
+    out: Vec<DriverCommand>,
+}
+
+/// Broadcaster settings the streamer chooses.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastConfig {
+    #[serde(default = "one")]
+    pub fanout: u8,
+    #[serde(default)]
+    pub policy: Option<Policy>,
+}
+
+fn one() -> u8 {
+    1
+}
+
+/// The tree for dashboards and tests.
+#[derive(Debug, Serialize)]
+pub struct TreeView {
+    pub broadcaster: PeerId,
+    pub epoch: u32,
+    pub nodes: Vec<NodeView>,
+}
+
+impl BroadcasterNode {
+    /// A new session. `epoch` must differ from any earlier session's (the page draws it at random).
+    pub fn new(me: PeerId, config: &BroadcastConfig, epoch: u32) -> BroadcasterNode {
+        let coordinator = Coordinator::new(Self::coordinator_config(&me, config, epoch));
+        Self::with(me, coordinator)
+    }
+
+    /// After a reload: the tree from the saved snapshot, only the broadcaster's own edges rebuilt.
+    /// A snapshot that fails validation is reported and replaced by an empty tree, which the
+    /// viewers' `join {at}` reports then rebuild.
+    pub fn restore(me: PeerId, config: &BroadcastConfig, epoch: u32, snapshot: &str, now_ms: u64) -> (BroadcasterNode, Option<String>) {
+        let cfg = Self::coordinator_config(&me, config, epoch);
+        match Snapshot::from_json(snapshot).and_then(|s| Coordinator::restore(&s, now_ms, cfg)) {
+            Ok(c) => (Self::with(me, c), None),
+            Err(e) => (Self::new(me, config, epoch), Some(e.to_string())),
+        }
+    }
+
+    fn coordinator_config(me: &PeerId, config: &BroadcastConfig, epoch: u32) -> Config {
+        let mut c = Config::new(config.policy.unwrap_or(Policy::Treecast), me.clone(), epoch);
+        c.broadcaster_fanout = config.fanout.clamp(1, 8);
+        c
+    }
+
+    fn with(me: PeerId, coordinator: Coordinator) -> BroadcasterNode {
+        let root = Viewer::new_root(ViewerConfig::default(), me.clone());
+        BroadcasterNode { me, coordinator, root, out: Vec::new() }
+    }
+
+    pub fn handle(&mut self, now_ms: u64, event: DriverEvent) -> Vec<DriverCommand> {
+        if let Err(why) = self.dispatch(now_ms, event) {
+            self.out.push(wire::warn(why));
+        }
+        self.pump(now_ms);
+        std::mem::take(&mut self.out)
+    }
+
+    fn dispatch(&mut self, now_ms: u64, event: DriverEvent) -> Result<(), String> {
+        match event {
+            DriverEvent::SignallingOpen | DriverEvent::Slots { .. } | DriverEvent::Media { .. } => Ok(()),
+            DriverEvent::Signal { from, text } => {
+                let src = wire::peer(&from)?;
+                let message = Message::decode(&text).map_err(|e| format!("from {src}: {e}"))?;
+                let event = Event::from_message(src.clone(), message).map_err(|e| format!("from {src}: {e}"))?;
+                self.coordinator.handle(now_ms, event).map_err(|e| format!("from {src}: {e}"))
+            }
+            // The PeerServer no longer knows this viewer: its page is gone.
+            DriverEvent::Expired { peer } => {
+                let peer = wire::peer(&peer)?;
+                if !self.coordinator.is_live_peer(&peer) {
+                    return Ok(());
+                }
+                self.coordinator.handle(now_ms, Event::Lost { peer }).map_err(|e| e.to_string())
+            }
+            DriverEvent::EdgeOpen { peer } => self.relay(now_ms, ViewerEvent::EdgeOpened { peer: wire::peer(&peer)? }),
+            DriverEvent::EdgeClosed { peer } => self.relay(now_ms, ViewerEvent::EdgeClosed { peer: wire::peer(&peer)? }),
+            DriverEvent::EdgeMessage { peer, text } => {
+                let peer = wire::peer(&peer)?;
+                let message = Message::decode(&text).map_err(|e| format!("edge {peer}: {e}"))?;
+                self.relay(now_ms, ViewerEvent::EdgeMessage { peer, message })
+            }
+            DriverEvent::Tick => {
+                self.coordinator.handle(now_ms, Event::Tick).map_err(|e| e.to_string())?;
+                self.relay(now_ms, ViewerEvent::Tick)
+            }
+            DriverEvent::Leave => self.relay(now_ms, ViewerEvent::LeaveRequested),
+        }
+    }
+
+    fn relay(&mut self, now_ms: u64, event: ViewerEvent) -> Result<(), String> {
+        self.root.handle(now_ms, event).map_err(|e| format!("{e:?}"))
+    }
+
+    /// Moves commands between the coordinator and the root relay until both are quiet: the
+    /// coordinator's commands for the broadcaster go to the root relay, the others out through
+    /// the PeerServer; the root relay's reports go to the coordinator, its edge work to the driver.
+    fn pump(&mut self, now_ms: u64) {
+        loop {
+            let epoch = self.coordinator.epoch();
+            let from_coordinator: Vec<Command> = self.coordinator.drain_commands().collect();
+            let from_root: Vec<ViewerCommand> = self.root.drain_commands().collect();
+            if from_coordinator.is_empty() && from_root.is_empty() {
+                return;
+            }
+            for c in from_coordinator {
+                let (to, message) = outbox::to_message(&c, epoch);
+                if to == self.me {
+                    let _ = self.root.handle(now_ms, ViewerEvent::FromServer { src: self.me.clone(), message });
+                } else {
+                    self.out.push(DriverCommand::Signal { to, text: message.encode() });
+                }
+            }
+            for c in from_root {
+                match c {
+                    ViewerCommand::SendToCoordinator(m) => {
+                        let result = Event::from_message(self.me.clone(), m).and_then(|e| self.coordinator.handle(now_ms, e));
+                        if let Err(why) = result {
+                            self.out.push(wire::info(format!("root report: {why}")));
+                        }
+                    }
+                    ViewerCommand::SendOnEdge { peer, message } => self.out.push(DriverCommand::EdgeSend { peer, text: message.encode() }),
+                    ViewerCommand::OpenEdge { child, role } => self.out.push(DriverCommand::Call { child, role }),
+                    ViewerCommand::CloseEdge { peer } => self.out.push(DriverCommand::Close { peer }),
+                    ViewerCommand::SetSending { child, on } => self.out.push(DriverCommand::Sending { child, on }),
+                    ViewerCommand::AcceptEdge { .. } | ViewerCommand::RouteUpstream { .. } | ViewerCommand::State(_) => {}
+                }
+            }
+        }
+    }
+
+    pub fn stats(&self) -> BroadcastStats {
+        BroadcastStats { peer_id: self.me.clone(), epoch: self.coordinator.epoch(), children: self.root.stats().children.len(), tree: self.coordinator.stats() }
+    }
+
+    pub fn tree(&self) -> TreeView {
+        TreeView { broadcaster: self.me.clone(), epoch: self.coordinator.epoch(), nodes: self.coordinator.view() }
+    }
+
+    pub fn snapshot(&self) -> String {
+        self.coordinator.snapshot().to_json()
+    }
+
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.coordinator.check_invariants().map_err(|e| format!("{e:?}"))
+    }
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BroadcastStats {
+    pub peer_id: PeerId,
+    pub epoch: u32,
+    pub children: usize,
+    #[serde(flatten)]
+    pub tree: Stats,
+}

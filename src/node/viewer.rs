@@ -1,0 +1,114 @@
+//! A viewer's page: the core's viewer/relay machine behind driver events and commands.
+
+use serde::Serialize;
+
+use super::wire::{self, DriverCommand, DriverEvent};
+use crate::core::ids::PeerId;
+use crate::core::protocol::Message;
+use crate::core::viewer::{Viewer, ViewerCommand, ViewerConfig, ViewerEvent, ViewerState};
+
+pub struct ViewerNode {
+    machine: Viewer,
+    coordinator: PeerId,
+}
+
+/// What `window.treecast.stats()` shows of a viewer (camelCase for the page).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ViewerNodeStats {
+    pub peer_id: PeerId,
+    pub state: ViewerState,
+    pub parent_id: Option<PeerId>,
+    pub standby_id: Option<PeerId>,
+    pub depth: Option<u32>,
+    pub children: usize,
+    pub child_ids: Vec<PeerId>,
+    pub failovers: u32,
+}
+
+impl ViewerNode {
+    pub fn new(me: PeerId, coordinator: PeerId, slots: u8, random_seed: u64) -> ViewerNode {
+        ViewerNode { machine: Viewer::new(ViewerConfig::default(), me, coordinator.clone(), slots, random_seed), coordinator }
+    }
+
+    pub fn handle(&mut self, now_ms: u64, event: DriverEvent) -> Vec<DriverCommand> {
+        let mut out = Vec::new();
+        match self.to_machine_event(event) {
+            Ok(Some(e)) => {
+                if let Err(why) = self.machine.handle(now_ms, e) {
+                    out.push(wire::info(format!("ignored: {why:?}")));
+                }
+            }
+            Ok(None) => {}
+            Err(why) => out.push(wire::warn(why)),
+        }
+        let depth = self.depth();
+        let below = self.machine.stats().children.len() as u32;
+        for c in self.machine.drain_commands() {
+            out.push(match c {
+                ViewerCommand::SendToCoordinator(m) => DriverCommand::Signal { to: self.coordinator.clone(), text: m.encode() },
+                ViewerCommand::SendOnEdge { peer, message } => DriverCommand::EdgeSend { peer, text: message.encode() },
+                ViewerCommand::OpenEdge { child, role } => DriverCommand::Call { child, role },
+                ViewerCommand::AcceptEdge { parent, .. } => DriverCommand::Expect { parent },
+                ViewerCommand::CloseEdge { peer } => DriverCommand::Close { peer },
+                ViewerCommand::RouteUpstream { peer } => DriverCommand::Upstream { peer },
+                ViewerCommand::SetSending { child, on } => DriverCommand::Sending { child, on },
+                ViewerCommand::State(s) => DriverCommand::State { state: state_name(s), depth, below },
+            });
+        }
+        out
+    }
+
+    fn to_machine_event(&self, event: DriverEvent) -> Result<Option<ViewerEvent>, String> {
+        Ok(Some(match event {
+            DriverEvent::SignallingOpen => ViewerEvent::SignallingOpen,
+            DriverEvent::Signal { from, text } => {
+                let src = wire::peer(&from)?;
+                let message = Message::decode(&text).map_err(|e| format!("from {src}: {e}"))?;
+                ViewerEvent::FromServer { src, message }
+            }
+            // Our join to an absent broadcaster expired: the join retry covers it.
+            DriverEvent::Expired { .. } => return Ok(None),
+            DriverEvent::EdgeOpen { peer } => ViewerEvent::EdgeOpened { peer: wire::peer(&peer)? },
+            DriverEvent::EdgeClosed { peer } => ViewerEvent::EdgeClosed { peer: wire::peer(&peer)? },
+            DriverEvent::EdgeMessage { peer, text } => {
+                let peer = wire::peer(&peer)?;
+                let message = Message::decode(&text).map_err(|e| format!("edge {peer}: {e}"))?;
+                ViewerEvent::EdgeMessage { peer, message }
+            }
+            DriverEvent::Media { peer } => ViewerEvent::MediaProgress { peer: wire::peer(&peer)? },
+            DriverEvent::Tick => ViewerEvent::Tick,
+            DriverEvent::Leave => ViewerEvent::LeaveRequested,
+            DriverEvent::Slots { slots } => ViewerEvent::CapacityChanged { slots },
+        }))
+    }
+
+    fn depth(&self) -> Option<u32> {
+        let s = self.machine.stats();
+        (s.parent.is_some() && s.depth > 0).then_some(s.depth)
+    }
+
+    pub fn stats(&self) -> ViewerNodeStats {
+        let s = self.machine.stats();
+        ViewerNodeStats {
+            peer_id: self.machine.id().clone(),
+            state: s.state,
+            parent_id: s.parent,
+            standby_id: s.standby,
+            depth: self.depth(),
+            children: s.children.len(),
+            child_ids: s.children,
+            failovers: s.failovers,
+        }
+    }
+}
+
+pub fn state_name(s: ViewerState) -> &'static str {
+    match s {
+        ViewerState::Waiting => "waiting",
+        ViewerState::Joining => "joining",
+        ViewerState::Playing => "playing",
+        ViewerState::Repairing => "repairing",
+        ViewerState::Left => "left",
+    }
+}
