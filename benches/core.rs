@@ -1,1 +1,241 @@
-fn main() {}
+//! Coordinator benchmark: joins with mixed capacities, then as many random joins/leaves/losses
+//! (with a tick every 100 events), at 10k / 100k / 1M viewers. Prints a table.
+//!
+//! Run: `cargo bench --bench core` (add `-- quick` to skip the 1M row).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+use treecast::core::coordinator::{Config, Coordinator, Event, Policy};
+use treecast::core::ids::{viewer_peer_id, PeerId};
+
+/// Counts live heap bytes, to report memory per viewer.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn id(&mut self) -> PeerId {
+        let mut r = [0u8; 12];
+        r[..8].copy_from_slice(&self.next().to_le_bytes());
+        r[8..].copy_from_slice(&(self.next() as u32).to_le_bytes());
+        viewer_peer_id(r)
+    }
+    /// Mixed capacities: 30% phones, 20% 1 slot, 30% 2, 15% 3, 5% 4.
+    fn slots(&mut self) -> u8 {
+        match self.next() % 100 {
+            0..30 => 0,
+            30..50 => 1,
+            50..80 => 2,
+            80..95 => 3,
+            _ => 4,
+        }
+    }
+}
+
+struct Row {
+    policy: &'static str,
+    n: usize,
+    join_total_s: f64,
+    join_cpu_s: f64,
+    churn_cpu_rate: f64,
+    join_rate: f64,
+    join_p99_ns: u64,
+    bytes_per_viewer: f64,
+    churn_rate: f64,
+    churn_mean_ns: f64,
+    churn_p99_ns: u64,
+    max_depth: u32,
+    mean_depth: f64,
+    coverage: f64,
+    join_cmds: f64,
+    churn_cmds: f64,
+}
+
+/// CPU seconds used by this process (user + system), from /proc (Linux); None elsewhere.
+/// Reported beside wall time because this machine is shared with other builds.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+fn p99(samples: &mut [u32]) -> u64 {
+    samples.sort_unstable();
+    samples[samples.len() * 99 / 100] as u64
+}
+
+fn run(policy: Policy, n: usize) -> Row {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ n as u64);
+    let mut samples: Vec<u32> = Vec::with_capacity(n + n / 100 + 16);
+    let mut live: Vec<PeerId> = Vec::with_capacity(2 * n);
+    let broadcaster = PeerId::parse("tc-lv1-0123456789abcdef").unwrap();
+    let before = LIVE.load(Ordering::Relaxed);
+    let mut cfg = Config::new(policy, broadcaster, 1);
+    cfg.max_viewers = 4_000_000;
+    let mut c = Coordinator::new(cfg);
+    let mut now = 0u64;
+
+    // Joins.
+    let mut join_cmds = 0usize;
+    let c0 = cpu_seconds();
+    let t0 = Instant::now();
+    for i in 0..n {
+        let peer = rng.id();
+        let slots = rng.slots();
+        let t = Instant::now();
+        let _ = c.handle(now, Event::Join { peer, slots, at: None });
+        join_cmds += c.commands().len();
+        c.clear_commands();
+        if i % 100 == 99 {
+            now += 25;
+            let _ = c.handle(now, Event::Tick);
+            c.clear_commands();
+        }
+        samples.push(t.elapsed().as_nanos().min(u32::MAX as u128) as u32);
+    }
+    let join_total = t0.elapsed().as_secs_f64();
+    let join_cpu = cpu_seconds().zip(c0).map(|(b, a)| b - a).unwrap_or(f64::NAN);
+    let bytes = LIVE.load(Ordering::Relaxed).saturating_sub(before);
+    let viewers = c.viewer_count() as usize;
+    let join_p99 = p99(&mut samples);
+
+    // The harness's own list of live ids for random picks (not counted above).
+    for v in c.view() {
+        live.push(v.id);
+    }
+
+    // Churn: as many random joins / leaves / losses.
+    samples.clear();
+    let mut churn_cmds = 0usize;
+    let c0 = cpu_seconds();
+    let t0 = Instant::now();
+    for i in 0..n {
+        let kind = rng.next() % 10;
+        let t = Instant::now();
+        if kind < 4 || live.is_empty() {
+            let peer = rng.id();
+            let slots = rng.slots();
+            let _ = c.handle(now, Event::Join { peer: peer.clone(), slots, at: None });
+            if c.is_live_peer(&peer) {
+                live.push(peer);
+            }
+        } else {
+            let k = (rng.next() % live.len() as u64) as usize;
+            let peer = live.swap_remove(k);
+            if c.is_live_peer(&peer) {
+                let e = if kind < 7 { Event::Leave { peer } } else { Event::Lost { peer } };
+                let _ = c.handle(now, e);
+            }
+        }
+        churn_cmds += c.commands().len();
+        c.clear_commands();
+        if i % 100 == 99 {
+            now += 25;
+            let _ = c.handle(now, Event::Tick);
+            churn_cmds += c.commands().len();
+            c.clear_commands();
+        }
+        samples.push(t.elapsed().as_nanos().min(u32::MAX as u128) as u32);
+    }
+    let churn_total = t0.elapsed().as_secs_f64();
+    let churn_cpu = cpu_seconds().zip(c0).map(|(b, a)| b - a).unwrap_or(f64::NAN);
+    let churn_p99 = p99(&mut samples);
+    let stats = c.stats();
+    Row {
+        policy: if policy == Policy::Treecast { "treecast" } else { "seed" },
+        n,
+        join_total_s: join_total,
+        join_cpu_s: join_cpu,
+        churn_cpu_rate: n as f64 / churn_cpu,
+        join_rate: n as f64 / join_total,
+        join_p99_ns: join_p99,
+        bytes_per_viewer: bytes as f64 / viewers.max(1) as f64,
+        churn_rate: n as f64 / churn_total,
+        churn_mean_ns: churn_total * 1e9 / n as f64,
+        churn_p99_ns: churn_p99,
+        max_depth: stats.max_depth,
+        mean_depth: stats.mean_depth,
+        coverage: stats.standby_coverage,
+        join_cmds: join_cmds as f64 / n as f64,
+        churn_cmds: churn_cmds as f64 / n as f64,
+    }
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "quick");
+    let only: Option<usize> = std::env::args().find_map(|a| a.strip_prefix("n=").and_then(|n| n.parse().ok()));
+    let sizes: Vec<usize> = match only {
+        Some(n) => vec![n],
+        None if quick => vec![10_000, 100_000],
+        None => vec![10_000, 100_000, 1_000_000],
+    };
+    let mut rows = Vec::new();
+    for &n in &sizes {
+        rows.push(run(Policy::Treecast, n));
+    }
+    if only.is_none() {
+        rows.push(run(Policy::Seed, 100_000));
+    }
+    println!();
+    println!(
+        "| policy   | viewers   | joins wall  | joins CPU | joins/s    | join p99 | bytes/viewer | churn ev/s | churn ev/s (CPU) | churn mean | churn p99 | max depth | mean depth | standby coverage | cmds/join | cmds/churn ev |"
+    );
+    println!(
+        "|----------|-----------|-------------|-----------|------------|----------|--------------|------------|------------------|------------|-----------|-----------|------------|------------------|-----------|---------------|"
+    );
+    for r in &rows {
+        println!(
+            "| {:<8} | {:>9} | {:>9.3} s | {:>7.2} s | {:>10.0} | {:>5} ns | {:>12.1} | {:>10.0} | {:>16.0} | {:>7.0} ns | {:>6} ns | {:>9} | {:>10.2} | {:>15.1}% | {:>9.2} | {:>13.2} |",
+            r.policy,
+            r.n,
+            r.join_total_s,
+            r.join_cpu_s,
+            r.join_rate,
+            r.join_p99_ns,
+            r.bytes_per_viewer,
+            r.churn_rate,
+            r.churn_cpu_rate,
+            r.churn_mean_ns,
+            r.churn_p99_ns,
+            r.max_depth,
+            r.mean_depth,
+            r.coverage * 100.0,
+            r.join_cmds,
+            r.churn_cmds
+        );
+    }
+    println!();
+    println!("Wall-clock columns include waiting for the CPU when the machine is shared; CPU columns do not.");
+    println!("Targets: 1M joins <= 2 s; churn >= 500k events/s; <= 200 bytes/viewer; time per event flat in n.");
+}

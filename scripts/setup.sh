@@ -19,6 +19,8 @@ have openssl || need_pkgs+=(openssl)
 have ip || need_pkgs+=(iproute2)
 have unshare || need_pkgs+=(util-linux)
 have cc || need_pkgs+=(gcc)
+# Japanese glyphs, so screenshots of the Japanese UI are readable.
+dpkg -s fonts-ipafont-gothic >/dev/null 2>&1 || need_pkgs+=(fonts-ipafont-gothic)
 if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
   [ -x /usr/bin/rustc ] && /usr/bin/rustc --version | grep -q . || need_pkgs+=(rustc-web)
   [ -x /usr/bin/cargo ] || need_pkgs+=(cargo-web)

@@ -6,6 +6,7 @@
 
 pub mod core;
 pub mod node;
+pub mod sim;
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

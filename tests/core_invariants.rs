@@ -52,7 +52,7 @@ fn apply(c: &mut Coordinator, now: u64, event: Event) -> Result<(), TestCaseErro
             Command::Connect { parent, child, .. } => live(parent) && live(child),
             Command::Disconnect { parent, .. } => live(parent),
             Command::Assign { child, parent, standby, .. } => {
-                live(child) && live(parent) && standby.as_ref().is_none_or(live)
+                live(child) && live(parent) && standby.as_ref().map_or(true, live)
             }
             Command::Wait { peer, .. } => !live(peer),
         };
@@ -174,6 +174,38 @@ proptest! {
             let bound = (n.ln() / (k as f64).ln()).ceil() as u32 + 2;
             let depth = c.stats().max_depth;
             prop_assert!(depth <= bound, "n={} k={} depth={} bound={}", n, k, depth, bound);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(32))]
+
+    /// A snapshot taken at any point restores to the same tree, with valid invariants.
+    #[test]
+    fn snapshot_restore_round_trips(ops in prop::collection::vec(op(4), 1..300)) {
+        let c = run(Policy::Treecast, 1, ops)?;
+        let snap = c.snapshot();
+        let text = snap.to_json();
+        let restored = treecast::core::coordinator::Snapshot::from_json(&text).unwrap();
+        let r = Coordinator::restore(&restored, 5_000_000, Config::new(Policy::Treecast, broadcaster(), 2)).unwrap();
+        prop_assert!(r.check_invariants().is_ok(), "{:?}", r.check_invariants());
+        let before: Vec<(PeerId, PeerId)> = c.view().into_iter().map(|n| (n.id, n.parent)).collect();
+        let mut after: Vec<(PeerId, PeerId)> = r.view().into_iter().map(|n| (n.id, n.parent)).collect();
+        let mut before = before;
+        before.sort();
+        after.sort();
+        prop_assert_eq!(before, after);
+    }
+
+    /// Arbitrary text never panics the decoder, and whatever it accepts re-encodes identically.
+    #[test]
+    fn decoder_never_panics(text in ".{0,200}", json in r#"\{"v":1,"t":"(join|leave|hb|feed|assign)"(,"[a-z_]{1,8}":("[a-z0-9-]{0,9}"|-?[0-9]{1,12}|null|\[\]|\{\}))*\}"#) {
+        use treecast::core::protocol::Message;
+        for t in [text.as_str(), json.as_str()] {
+            if let Ok(m) = Message::decode(t) {
+                prop_assert_eq!(Message::decode(&m.encode()), Ok(m));
+            }
         }
     }
 }

@@ -26,20 +26,20 @@ export class Broadcaster {
   async resume() {
     const saved = (await api().storage.local.get(this.key))[this.key];
     if (saved?.on) {
-      const result = await this.setBroadcasting({ on: true, source: saved.source, fanout: saved.fanout, snapshot: saved.snapshot });
+      const result = await this.setBroadcasting({ on: true, source: saved.source, fanout: saved.fanout, snapshot: saved.snapshot, pattern: saved.pattern });
       if (!result.ok) this.ui.notice(result.error);
     } else {
       this.ui.badge({ state: 'idle' });
     }
   }
 
-  async setBroadcasting({ on, source = 'pattern', fanout = 1, snapshot }) {
+  async setBroadcasting({ on, source = 'pattern', fanout = 1, snapshot, pattern }) {
     if (!on) { await this.stop('stopped'); return { ok: true }; }
     if (this.driver) { // already on: a change of source or fan-out
       if (source !== this.config.source) await this.useSource(source);
       return { ok: true };
     }
-    this.config = { fanout: clampFanout(fanout), source };
+    this.config = { fanout: clampFanout(fanout), source, pattern: patternSize(pattern ?? this.config.pattern) };
     try {
       await this.useSource(source);
     } catch (err) {
@@ -76,7 +76,7 @@ export class Broadcaster {
   }
 
   async useSource(kind) {
-    const next = kind === 'pattern' ? new TestPattern() : await openCapture(kind);
+    const next = kind === 'pattern' ? new TestPattern(this.config.pattern) : await openCapture(kind);
     this.source?.stop();
     this.source = next;
     this.config.source = kind;
@@ -101,14 +101,15 @@ export class Broadcaster {
 
   async save() {
     if (!this.brain) return;
-    const value = { on: true, source: this.config.source, fanout: this.config.fanout, snapshot: this.brain.snapshot() };
+    const value = { on: true, source: this.config.source, fanout: this.config.fanout, pattern: this.config.pattern, snapshot: this.brain.snapshot() };
     await api().storage.local.set({ [this.key]: value });
   }
 
   stats() {
     const base = { peerId: this.id, role: 'broadcaster', broadcasting: !!this.driver, source: this.config.source, fanout: this.config.fanout };
     if (!this.brain) return { ...base, state: 'idle' };
-    return { ...base, ...JSON.parse(this.brain.stats()), state: 'broadcasting', depth: 0 };
+    const tree = JSON.parse(this.brain.stats());
+    return { ...base, ...this.driver.stats(), ...tree, viewers: tree.viewers, maxDepth: tree.max_depth, repairs: tree.repairs, state: 'broadcasting', depth: 0 };
   }
 
   tree() { return this.brain ? JSON.parse(this.brain.tree()) : null; }
@@ -128,6 +129,12 @@ export class Broadcaster {
     this.source = null;
     this.ui.badge({ state: 'idle' });
   }
+}
+
+/** The test pattern's size and rate (smaller for tests that run many browsers on one machine). */
+function patternSize(p) {
+  const int = (v, lo, hi, d) => (Number.isInteger(v) && v >= lo && v <= hi ? v : d);
+  return { width: int(p?.width, 160, 1920, 640), height: int(p?.height, 120, 1080, 360), fps: int(p?.fps, 5, 60, 30) };
 }
 
 function clampFanout(n) {

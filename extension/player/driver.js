@@ -37,6 +37,10 @@ export class Driver {
     this.inbound = new Map(); // parent id -> last inbound byte count
     this.log = [];
     this.placeholder = null;
+    // What tests and the dashboard read: edges ever made on each side, and throughput.
+    this.counters = { callsMade: 0, callsAccepted: 0, callsRefused: 0 };
+    this.rates = { kbpsIn: 0, kbpsOut: 0 };
+    this.lastRate = { at: performance.now() };
   }
 
   start() {
@@ -54,6 +58,7 @@ export class Driver {
       this.feed({ e: 'tick' });
       const now = performance.now();
       if (now - lastPoll >= MEDIA_POLL_MS) { lastPoll = now; this.pollMedia(); }
+      if (now - this.lastRate.at >= 1000) this.measureRates(now);
     };
     this.worker.postMessage({ intervalMs: TICK_MS });
   }
@@ -71,6 +76,7 @@ export class Driver {
   }
 
   exec(cmd) {
+    if (cmd.c !== 'edge_send' && cmd.c !== 'log' && cmd.c !== 'signal') this.note('info', `${cmd.c} ${cmd.peer ?? cmd.child ?? cmd.parent ?? cmd.state ?? ''}${cmd.role ? ' ' + cmd.role : ''}${cmd.on !== undefined ? ' ' + cmd.on : ''}`);
     switch (cmd.c) {
       case 'signal': this.signalling.send(cmd.to, cmd.text); break;
       case 'edge_send': (this.children.get(cmd.peer) ?? this.parents.get(cmd.peer))?.send(cmd.text); break;
@@ -96,6 +102,7 @@ export class Driver {
     this.placeholder ??= placeholderTracks();
     const stream = new MediaStream([this.placeholder.video, this.placeholder.audio]);
     const call = this.signalling.call(child, stream, { treecast: 1, role });
+    this.counters.callsMade++;
     if (!call) { this.feed({ e: 'edge_closed', peer: child }); return; }
     const edge = new Edge(call, 'parent');
     edge.attachControl();
@@ -126,12 +133,14 @@ export class Driver {
     // Only parents the coordinator named may feed us (the server sets `call.peer`; it can't be forged).
     if (!this.expected.has(call.peer)) {
       this.note('warn', `refused a call from ${call.peer}: not an assigned parent`);
+      this.counters.callsRefused++;
       call.close();
       return;
     }
     this.parents.get(call.peer)?.close();
     const edge = new Edge(call, 'child');
     call.answer();
+    this.counters.callsAccepted++;
     edge.attachControl();
     this.parents.set(call.peer, edge);
     this.inbound.set(call.peer, 0);
@@ -174,13 +183,29 @@ export class Driver {
     this.parents.get(peer)?.close();
   }
 
-  async bytesSent() {
-    let total = 0;
-    for (const edge of this.children.values()) total += await edge.outboundBytes();
-    return total;
+  /** Throughput over the last second, from each edge's own byte counters (edges come and go). */
+  async measureRates(now) {
+    const seconds = (now - this.lastRate.at) / 1000;
+    this.lastRate.at = now;
+    const growth = async (edges, read, key) => {
+      let total = 0;
+      for (const edge of edges) {
+        const bytes = await read(edge).catch(() => edge[key] ?? 0);
+        total += Math.max(0, bytes - (edge[key] ?? bytes));
+        edge[key] = bytes;
+      }
+      return total;
+    };
+    const inbound = await growth(this.parents.values(), (e) => e.inboundBytes(), 'rateIn');
+    const outbound = await growth(this.children.values(), (e) => e.outboundBytes(), 'rateOut');
+    this.rates.kbpsIn = Math.round((inbound * 8) / 1000 / seconds);
+    this.rates.kbpsOut = Math.round((outbound * 8) / 1000 / seconds);
   }
 
-  edgeCount() { return { children: this.children.size, parents: this.parents.size }; }
+  /** What the player adds to the machine's own stats. */
+  stats() {
+    return { ...this.rates, ...this.counters, edges: { children: this.children.size, parents: this.parents.size } };
+  }
 
   destroy() {
     this.worker?.terminate();

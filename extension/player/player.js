@@ -44,8 +44,12 @@ async function main() {
     'tc:program-ended': async () => { await node.stop('ended'); return { ok: true }; },
   });
   window.addEventListener('pagehide', () => node.stop('pagehide'));
+  // New settings (another PeerServer, other ICE servers) take effect by starting over; the
+  // broadcaster's tree survives that like any reload.
   api().storage.onChanged?.addListener((changes, area) => {
-    if (area === 'local' && changes.settings) ui.notice(t('settingsChangedReload'));
+    if (area !== 'local' || !changes.settings) return;
+    ui.notice(t('settingsChangedReload'));
+    setTimeout(() => location.reload(), 300);
   });
 
   window.treecast = {

@@ -42,7 +42,7 @@ export class ViewerNode {
   }
 
   stats() {
-    return { peerId: this.id, kbpsIn: null, kbpsOut: null, ...JSON.parse(this.brain.stats()) };
+    return { peerId: this.id, ...this.driver.stats(), ...JSON.parse(this.brain.stats()) };
   }
 
   get log() { return this.driver.log; }

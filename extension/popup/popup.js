@@ -15,7 +15,12 @@ const $ = (id) => document.getElementById(id);
 const t = await initI18n();
 applyI18n(document, t);
 const settings = await loadSettings();
-const [tab] = await api.tabs.query({ active: true, currentWindow: true });
+// Opened as a page (popup.html?tab=ID: keyboard users, tests) it serves that tab; as the
+// toolbar popup, the active one.
+const forcedTab = Number(new URLSearchParams(location.search).get('tab'));
+const [tab] = Number.isInteger(forcedTab) && forcedTab > 0
+  ? [{ id: forcedTab }]
+  : await api.tabs.query({ active: true, currentWindow: true });
 
 let broadcasting = false;
 let busy = false; // a broadcast request is on its way: don't let the refresh flip the button

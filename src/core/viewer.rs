@@ -14,6 +14,9 @@ use crate::core::protocol::{Message, Position, Role};
 pub struct ViewerConfig {
     pub heartbeat_ms: u64,
     pub loss_after_ms: u64,
+    /// Silence after which a child or a standby parent counts as lost. Longer: detecting them
+    /// late costs no picture, while cutting a live but busy peer would cost its subtree one.
+    pub slow_loss_after_ms: u64,
     pub join_retry_min_ms: u64,
     pub join_retry_max_ms: u64,
     /// A leaving relay keeps feeding its children this long (they switch to standbys meanwhile).
@@ -31,6 +34,7 @@ impl Default for ViewerConfig {
         ViewerConfig {
             heartbeat_ms: 100,
             loss_after_ms: 600,
+            slow_loss_after_ms: 3_000,
             join_retry_min_ms: 250,
             join_retry_max_ms: 5_000,
             leave_grace_ms: 1_500,
@@ -142,7 +146,11 @@ pub struct Viewer {
     next_hb_ms: u64,
     hb_seq: u32,
     leaving_since: Option<u64>,
+    /// The previous tick, to notice when this page itself was frozen.
+    last_tick_ms: Option<u64>,
     failovers: u32,
+    /// The broadcaster's own edge machine: no upstream, never joins.
+    is_root: bool,
     rng: u64,
     out: Vec<ViewerCommand>,
 }
@@ -170,7 +178,9 @@ impl Viewer {
             next_hb_ms: 0,
             hb_seq: 0,
             leaving_since: None,
+            last_tick_ms: None,
             failovers: 0,
+            is_root: false,
             rng: random_seed | 1,
             out: Vec::new(),
         }
@@ -181,6 +191,7 @@ impl Viewer {
     /// their loss to it, with the same edge logic every relay runs.
     pub fn new_root(config: ViewerConfig, me: PeerId) -> Viewer {
         let mut root = Viewer::new(config, me.clone(), me, 0, 1);
+        root.is_root = true;
         root.placed = true;
         root.state = ViewerState::Playing;
         root
@@ -220,7 +231,7 @@ impl Viewer {
         match event {
             ViewerEvent::SignallingOpen => {
                 self.signalling = true;
-                if !self.placed && self.leaving_since.is_none() {
+                if !self.placed && !self.is_root && self.leaving_since.is_none() {
                     self.send_join(now_ms);
                 }
                 Ok(())
@@ -291,7 +302,7 @@ impl Viewer {
             return;
         }
         let had = self.epoch.replace(epoch);
-        if had.is_some() || self.upstream.is_some() {
+        if !self.is_root && (had.is_some() || self.upstream.is_some()) {
             // The broadcaster restarted: tell our children and report where we sit.
             for c in &self.children {
                 if c.open && c.dropped_at.is_none() {
@@ -323,10 +334,13 @@ impl Viewer {
                 }
             }
             Message::Wait { epoch, retry_ms } => {
+                // No place now, or the coordinator does not know us (it lost us while we were
+                // only slow): join again after `retry_ms`, reporting where we sit. Media keeps
+                // flowing from the upstream we have meanwhile.
                 self.epoch = Some(epoch);
                 self.next_join_ms = now_ms + retry_ms as u64;
+                self.placed = false;
                 if self.upstream.is_none() {
-                    self.placed = false;
                     self.set_state(ViewerState::Waiting);
                 }
             }
@@ -348,7 +362,7 @@ impl Viewer {
             } else if self.upstream.is_none() {
                 self.out.push(ViewerCommand::AcceptEdge { parent: parent.clone(), role: Role::Primary });
                 self.upstream = Some(Self::fresh(parent.clone(), now_ms));
-            } else if self.moving_to.as_ref().is_none_or(|(m, _)| m.id != parent) {
+            } else if self.moving_to.as_ref().map_or(true, |(m, _)| m.id != parent) {
                 if let Some((old, _)) = self.moving_to.take() {
                     self.out.push(ViewerCommand::CloseEdge { peer: old.id });
                 }
@@ -511,6 +525,23 @@ impl Viewer {
         Ok(())
     }
 
+    /// A long gap between ticks means this page itself was frozen (busy, or suspended): nothing
+    /// could be heard meanwhile, so that silence says nothing about the neighbours.
+    fn forgive_own_freeze(&mut self, now_ms: u64) {
+        let last = self.last_tick_ms.replace(now_ms);
+        let Some(gap) = last.map(|t| now_ms.saturating_sub(t)) else { return };
+        if gap <= 3 * self.config.heartbeat_ms {
+            return;
+        }
+        let ups = self.upstream.iter_mut().chain(self.standby.iter_mut()).chain(self.moving_to.iter_mut().map(|(u, _)| u));
+        for u in ups {
+            u.last_heard_ms = u.last_heard_ms.max(now_ms);
+        }
+        for c in &mut self.children {
+            c.last_heard_ms = c.last_heard_ms.max(now_ms);
+        }
+    }
+
     fn report(&mut self, message: Message) {
         if self.placed && self.leaving_since.is_none() {
             self.out.push(ViewerCommand::SendToCoordinator(message));
@@ -539,6 +570,7 @@ impl Viewer {
     }
 
     fn on_tick(&mut self, now_ms: u64) {
+        self.forgive_own_freeze(now_ms);
         if let Some(since) = self.leaving_since {
             let all_gone = self.children.iter().all(|c| !c.open);
             if all_gone || now_ms >= since + self.config.leave_grace_ms {
@@ -547,7 +579,7 @@ impl Viewer {
             }
             return;
         }
-        if self.signalling && self.upstream.is_none() && now_ms >= self.next_join_ms {
+        if !self.is_root && self.signalling && (self.upstream.is_none() || !self.placed) && now_ms >= self.next_join_ms {
             self.send_join(now_ms);
         }
         if now_ms >= self.next_hb_ms {
@@ -566,7 +598,8 @@ impl Viewer {
         if self.upstream.as_ref().is_some_and(|u| u.open && now_ms >= u.last_heard_ms + limit) {
             self.lose_upstream(now_ms, true);
         }
-        if let Some(s) = self.standby.as_ref().filter(|s| s.open && now_ms >= s.last_heard_ms + limit) {
+        let slow_limit = self.config.slow_loss_after_ms;
+        if let Some(s) = self.standby.as_ref().filter(|s| s.open && now_ms >= s.last_heard_ms + slow_limit) {
             let id = s.id.clone();
             self.standby = None;
             self.out.push(ViewerCommand::CloseEdge { peer: id.clone() });
@@ -583,7 +616,7 @@ impl Viewer {
         let mut i = 0;
         while i < self.children.len() {
             let c = &self.children[i];
-            let silent = c.open && now_ms >= c.last_heard_ms + limit;
+            let silent = c.open && now_ms >= c.last_heard_ms + slow_limit;
             let expired = c.dropped_at.is_some_and(|t| now_ms >= t + self.config.drop_grace_ms);
             if silent || expired {
                 let c = self.children.swap_remove(i);

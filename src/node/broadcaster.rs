@@ -5,7 +5,10 @@
 use serde::Serialize;
 
 use super::wire::{self, DriverCommand, DriverEvent};
-use crate::core::coordinator::{Command, Config, Coordinator, Event, NodeView, Policy, Snapshot, Stats};
+use crate::core::coordinator::{Command, Config, Coordinator, Event, NodeView, Policy, Rejected, Snapshot, Stats};
+
+/// How soon a viewer the coordinator does not know should join again.
+const REJOIN_AFTER_MS: u32 = 200;
 use crate::core::ids::PeerId;
 use crate::core::outbox;
 use crate::core::protocol::Message;
@@ -86,7 +89,16 @@ impl BroadcasterNode {
                 let src = wire::peer(&from)?;
                 let message = Message::decode(&text).map_err(|e| format!("from {src}: {e}"))?;
                 let event = Event::from_message(src.clone(), message).map_err(|e| format!("from {src}: {e}"))?;
-                self.coordinator.handle(now_ms, event).map_err(|e| format!("from {src}: {e}"))
+                match self.coordinator.handle(now_ms, event) {
+                    // A viewer we dropped (e.g. reported lost while it was only slow) still
+                    // talks to us: have it join again, with where it sits, instead of drifting.
+                    Err(Rejected::UnknownPeer) => {
+                        let wait = Message::Wait { epoch: self.coordinator.epoch(), retry_ms: REJOIN_AFTER_MS };
+                        self.out.push(DriverCommand::Signal { to: src.clone(), text: wait.encode() });
+                        Err(format!("from {src}: unknown peer, told to join again"))
+                    }
+                    other => other.map_err(|e| format!("from {src}: {e}")),
+                }
             }
             // The PeerServer no longer knows this viewer: its page is gone.
             DriverEvent::Expired { peer } => {
@@ -111,8 +123,10 @@ impl BroadcasterNode {
         }
     }
 
+    /// The root relay's events; ignored ones (a heartbeat racing an edge's close) are normal.
     fn relay(&mut self, now_ms: u64, event: ViewerEvent) -> Result<(), String> {
-        self.root.handle(now_ms, event).map_err(|e| format!("{e:?}"))
+        let _ = self.root.handle(now_ms, event);
+        Ok(())
     }
 
     /// Moves commands between the coordinator and the root relay until both are quiet: the

@@ -105,19 +105,24 @@ export async function recordFrames(frame) {
   await frame.evaluate(() => {
     const video = document.querySelector('video');
     const log = (window.__frames = []);
-    const step = (now) => { log.push(now); video.requestVideoFrameCallback(step); };
+    // Wall-clock times, so gaps line up with events the test causes in other browsers.
+    const step = () => { log.push(Date.now()); video.requestVideoFrameCallback(step); };
     video.requestVideoFrameCallback(step);
   });
 }
 
-/** Frames presented and the largest gap between two presented frames since recording began (ms). */
-export async function frameSummary(frame, sinceMs = 0) {
-  return frame.evaluate((since) => {
-    const t = (window.__frames ?? []).filter((x) => x >= since);
+/**
+ * Frames presented and the largest gap between presented frames in [since, until] (wall-clock ms),
+ * counting the stretch from `since` to the first frame and from the last frame to `until`.
+ */
+export async function frameSummary(frame, since = 0, until = Date.now()) {
+  return frame.evaluate(([from, to]) => {
+    const t = (window.__frames ?? []).filter((x) => x >= from && x <= to);
     let maxGap = 0;
-    for (let i = 1; i < t.length; i++) maxGap = Math.max(maxGap, t[i] - t[i - 1]);
-    return { frames: t.length, maxGapMs: Math.round(maxGap), last: t[t.length - 1] ?? null, now: performance.now() };
-  }, sinceMs);
+    const edges = from > 0 ? [from, ...t, to] : [...t, to];
+    for (let i = 1; i < edges.length; i++) maxGap = Math.max(maxGap, edges[i] - edges[i - 1]);
+    return { frames: t.length, maxGapMs: Math.round(maxGap), last: t[t.length - 1] ?? null };
+  }, [since, until]);
 }
 
 export async function waitFor(what, fn, { timeout = 20000, interval = 100 } = {}) {

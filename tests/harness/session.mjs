@@ -7,6 +7,8 @@ export const PROGRAM = 'lv900000001';
 export const STREAMER = '1001';
 
 let nextPort = 9100;
+// Many browsers share two cores here: a small picture keeps every hop's re-encoding affordable.
+export const SMALL_PATTERN = { width: 320, height: 180, fps: 15 };
 
 export async function startSession({ program = PROGRAM, streamer = STREAMER, status = 'ON_AIR', slots = 2 } = {}) {
   const nico = await startNicoServer({ port: 8443 + (nextPort % 50) });
@@ -23,11 +25,11 @@ export async function startSession({ program = PROGRAM, streamer = STREAMER, sta
       return peer;
     },
     /** The streamer's browser on its own program, broadcasting the test pattern. */
-    async broadcaster({ fanout = 1 } = {}) {
+    async broadcaster({ fanout = 1, pattern = SMALL_PATTERN } = {}) {
       const peer = await session.launch('broadcaster', streamer);
       await peer.openWatch(program);
       const frame = await peer.player();
-      const result = await frame.evaluate((f) => window.treecast.startBroadcast({ source: 'pattern', fanout: f }), fanout);
+      const result = await frame.evaluate(([f, p]) => window.treecast.startBroadcast({ source: 'pattern', fanout: f, pattern: p }), [fanout, pattern]);
       if (!result?.ok) throw new Error(`broadcast did not start: ${JSON.stringify(result)}`);
       return peer;
     },

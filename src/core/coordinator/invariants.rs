@@ -30,7 +30,8 @@ impl Coordinator {
     ///   is registered, retried every tick and younger than `overload_grace_ms` (or older only
     ///   while no free slot exists for the excess children);
     /// - standbys: only under treecast, only at depth >= 2, never in the subtree of the viewer's
-    ///   parent, never more than the backer's limit; viewers missing one are queued for retry;
+    ///   parent, never backed by the viewer it backs (one edge per pair of peers), never more
+    ///   than the backer's limit; viewers missing one are queued for retry;
     /// - the pools hold exactly the nodes they should.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         let n = self.nodes.len();
@@ -89,14 +90,13 @@ impl Coordinator {
                 ensure!(self.config.policy == Policy::Treecast, "seed policy has standbys");
                 ensure!(self.is_live(s), "{:?}: dead standby", node.id);
                 ensure!(node.depth >= 2, "{:?}: standby at depth {}", node.id, node.depth);
-                ensure!(self.standby_valid(x as u32, s), "{:?}: standby {:?} in its parent's subtree", node.id, self.nodes[s as usize].id);
+                ensure!(self.standby_valid(x as u32, s), "{:?}: standby {:?} in its parent's subtree, or backed by it", node.id, self.nodes[s as usize].id);
                 backed[s as usize] += 1;
             } else if self.needs_standby(x as u32) {
                 ensure!(node.flags & F_WANTS_STANDBY != 0, "{:?}: no standby and not queued", node.id);
             }
         }
-        for x in 0..n {
-            let node = &self.nodes[x];
+        for (x, node) in self.nodes.iter().enumerate() {
             if node.id.is_none() {
                 continue;
             }

@@ -252,8 +252,11 @@ pub struct Coordinator {
     out: Vec<Command>,
     scratch: Vec<u32>,
     scratch2: Vec<u32>,
+    orphan_buf: Vec<u32>,
     rng: u64,
     now_ms: u64,
+    /// Set when a viewer was told to wait mid-event: earlier commands may name it.
+    evicted: bool,
     repairs: u64,
     moves: u64,
     rejected: u64,
@@ -281,8 +284,10 @@ impl Coordinator {
             out: Vec::new(),
             scratch: Vec::new(),
             scratch2: Vec::new(),
+            orphan_buf: Vec::new(),
             rng,
             now_ms: 0,
+            evicted: false,
             repairs: 0,
             moves: 0,
             rejected: 0,
@@ -336,7 +341,9 @@ impl Coordinator {
             self.rejected += 1;
         }
         self.flush_assigns();
-        self.prune_commands(start);
+        if std::mem::take(&mut self.evicted) {
+            self.prune_commands(start);
+        }
         result
     }
 
@@ -579,10 +586,27 @@ impl Coordinator {
         }
     }
 
-    /// The standby rule: `s` is attached and outside the subtree of `v`'s parent.
+    /// The standby rule: `s` is attached and outside the subtree of `v`'s parent. Only the part
+    /// of `s`'s ancestor chain deeper than the parent can contain it, so the walk is short.
     fn standby_valid(&self, v: u32, s: u32) -> bool {
         let p = self.nodes[v as usize].parent;
-        s != v && p != NONE && self.reaches_root_avoiding(s, p)
+        if s == v || p == NONE || self.nodes[s as usize].flags & F_DETACHED != 0 {
+            return false;
+        }
+        // At most one edge between two peers: peers (and the browser layer) name an edge by
+        // the peer at its other end, so two standbys backing each other would be ambiguous.
+        if self.nodes[s as usize].standby == v {
+            return false;
+        }
+        let pd = self.nodes[p as usize].depth;
+        let mut a = s;
+        while self.nodes[a as usize].depth > pd {
+            a = self.nodes[a as usize].parent;
+            if a == NONE {
+                return false; // hangs in a subtree being moved
+            }
+        }
+        a != p
     }
 
     fn needs_standby(&self, v: u32) -> bool {
@@ -773,14 +797,12 @@ impl Coordinator {
             for _ in 0..12 {
                 let i = (self.next_random() % self.spare.items.len() as u64) as usize;
                 let s = self.spare.items[i];
-                if !self.standby_valid(v, s) {
-                    continue;
-                }
-                if self.exclusive_room(s) {
-                    chosen = s;
-                    break;
-                }
-                if shared == NONE {
+                let exclusive = self.exclusive_room(s);
+                if (exclusive || shared == NONE) && self.standby_valid(v, s) {
+                    if exclusive {
+                        chosen = s;
+                        break;
+                    }
                     shared = s;
                 }
             }
@@ -800,7 +822,9 @@ impl Coordinator {
     fn process_standby_queue(&mut self, budget: u32) {
         let mut retry = Vec::new();
         let mut done = 0;
-        while done < budget {
+        let mut failures = 0;
+        // With capacity short most retries fail: stop early, the rest wait for later ticks.
+        while done < budget && failures < 16 {
             let Some(v) = self.standby_queue.pop_front() else { break };
             if !self.is_live(v) || self.nodes[v as usize].flags & F_WANTS_STANDBY == 0 {
                 continue;
@@ -809,6 +833,7 @@ impl Coordinator {
             if self.assign_standby(v) || !self.needs_standby(v) {
                 self.nodes[v as usize].flags &= !F_WANTS_STANDBY;
             } else {
+                failures += 1;
                 retry.push(v);
             }
         }
@@ -864,6 +889,10 @@ impl Coordinator {
                     }
                 }
                 Some(_) => {}
+            }
+            // It cannot stay where it sat: its old parent lets go of it.
+            if *rp != self.config.broadcaster {
+                self.out.push(Command::Disconnect { parent: rp.clone(), child: peer.clone() });
             }
         }
         self.place_new(peer, slots);
@@ -932,7 +961,7 @@ impl Coordinator {
         if self.treecast() && slots > 0 {
             if let Some((pd, phones)) = self.phones.shallowest() {
                 let z = phones[phones.len() - 1];
-                if free_depth.is_none_or(|fd| pd < fd + 1) {
+                if free_depth.map_or(true, |fd| pd < fd + 1) {
                     let p = self.nodes[z as usize].parent;
                     let x = self.alloc(peer, slots);
                     self.detach(z, true);
@@ -1057,6 +1086,7 @@ impl Coordinator {
                 k = next;
             }
             self.release_backed(c);
+            self.evicted = true;
             let peer = self.id(c).clone();
             self.out.push(Command::Wait { peer, retry_ms: self.config.retry_ms });
             self.dealloc(c);
@@ -1103,33 +1133,61 @@ impl Coordinator {
             let from_x = self.nodes[l as usize].parent == x;
             self.detach(l, !from_x);
         }
-        // Detach the children (they and their subtrees leave every pool), then `x`.
-        let mut orphans = Vec::new();
-        let mut k = self.nodes[x as usize].first_child;
-        while k != NONE {
-            let next = self.nodes[k as usize].next_sibling;
-            self.detach(k, false);
+        // Unlink the children without walking their subtrees: the adopted ones keep their depth
+        // and pools (the replacement sits exactly where `x` sat), the others are detached below.
+        let mut orphans = std::mem::take(&mut self.orphan_buf);
+        self.unindex_node(x);
+        while self.nodes[x as usize].first_child != NONE {
+            let k = self.nodes[x as usize].first_child;
+            self.unlink_child(x, k);
             orphans.push(k);
-            k = next;
         }
         self.detach(x, true);
         self.dealloc(x);
         if has_children {
             self.repairs += 1;
         }
+        let mut adopt = 0;
         if let Some(l) = replacement {
             self.attach(l, p);
             self.moves += 1;
-            let room = self.cap(l).saturating_sub(self.nodes[l as usize].children) as usize;
-            let take = room.min(orphans.len());
-            for c in orphans.drain(..take) {
-                self.attach(c, l);
+            adopt = (self.cap(l) as usize).min(orphans.len());
+        }
+        let rest: Vec<u32> = orphans.drain(adopt..).collect();
+        for &c in &rest {
+            self.detach(c, false);
+        }
+        if let Some(l) = replacement {
+            for &c in orphans.iter() {
+                self.adopt_in_place(c, l);
                 self.moves += 1;
             }
             self.queue_standby(l);
         }
-        for c in orphans {
+        orphans.clear();
+        self.orphan_buf = orphans;
+        for c in rest {
             self.rehome(c);
+        }
+    }
+
+    /// Hangs the unlinked child `c` of a removed node under its replacement `l`, which sits where
+    /// the removed node sat: depths are unchanged, so its subtree is not walked. Only `c`'s own
+    /// standby can become invalid (it may be `l`); `l`'s backed list was re-checked by `attach`.
+    fn adopt_in_place(&mut self, c: u32, l: u32) {
+        if self.nodes[c as usize].standby == l {
+            self.unlink_standby(c);
+        } else {
+            self.connect(l, c, Role::Primary);
+        }
+        self.unindex_node(l);
+        self.link_child(l, c);
+        self.index_node(l);
+        self.mark_dirty(c);
+        self.recheck_standby(c);
+        self.check_backing_limit(l);
+        if self.nodes[l as usize].children > self.cap(l) {
+            self.mark_overloaded(l);
         }
     }
 

@@ -51,7 +51,7 @@ fn fills_breadth_first_with_standbys() {
     assert!(v.iter().all(|n| n.depth <= 3));
     // Children of the broadcaster's child are backed by the broadcaster's reserve.
     assert_eq!(node(&v, "b").standby, Some(b()));
-    assert_eq!(c.stats().standby_coverage, 1.0);
+    assert_eq!(c.stats().standby_coverage, 1.0, "{:#?}", c.view().iter().map(|n| (n.id.to_string(), n.parent.to_string(), n.standby.clone())).collect::<Vec<_>>());
 }
 
 #[test]

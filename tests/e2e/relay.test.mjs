@@ -1,0 +1,87 @@
+// The relay in real Chromium (one browser per peer) through a stock PeerServer: a broadcaster and
+// ten viewers with two slots each. Repairs must go unseen: a relay that closes its tab or crashes
+// is replaced by its children's standby parents; a broadcaster reload rebuilds only its own edges.
+// Bounds are loose on purpose; the media benchmark measures the real figures.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSession } from '../harness/session.mjs';
+import { frameSummary, recordFrames, waitFor } from '../harness/browsers.mjs';
+import { descendants, interiorRelay, readTree, settledTree } from '../harness/tree.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function gapsAfter(peers, since, windowMs) {
+  await sleep(windowMs);
+  const until = since + windowMs;
+  const out = {};
+  for (const p of peers) out[p.name] = (await frameSummary(await p.player(), since, until)).maxGapMs;
+  return out;
+}
+
+test('ten relaying viewers: all play; a relay that leaves or crashes goes unseen; a broadcaster reload rebuilds only its own edges', { timeout: 420000 }, async (t) => {
+  const session = await startSession({ slots: 2 });
+  t.after(() => session.close());
+  const broadcaster = await session.broadcaster();
+  const viewers = [];
+  for (let i = 0; i < 10; i++) viewers.push(await session.viewer());
+  await Promise.all(viewers.map((v) => session.playing(v, { timeout: 60000 })));
+  for (const v of viewers) await recordFrames(await v.player());
+  const byId = async () => new Map(await Promise.all(viewers.filter((v) => !v.gone).map(async (v) => [(await v.stats()).peerId, v])));
+  let tree = await settledTree(broadcaster, 10);
+  t.diagnostic(`all 10 play; depth max ${Math.max(...tree.nodes.map((n) => n.depth))}`);
+
+  // A relay closes its tab: every viewer below it keeps a moving picture.
+  let peers = await byId();
+  const leaver = interiorRelay(tree, 2) ?? interiorRelay(tree, 1);
+  assert.ok(leaver, 'the tree has an interior relay');
+  const below = descendants(tree, leaver.id).map((id) => peers.get(id));
+  const closeAt = Date.now();
+  const leaving = peers.get(leaver.id);
+  leaving.gone = true;
+  await leaving.closeTab();
+  const leaveGaps = await gapsAfter(below, closeAt, 5000);
+  t.diagnostic(`graceful leave of ${leaving.name} (depth ${leaver.depth}): largest gaps below it ${JSON.stringify(leaveGaps)}`);
+  for (const [name, gap] of Object.entries(leaveGaps)) assert.ok(gap <= 250, `${name} froze ${gap} ms after a graceful leave`);
+
+  // A relay's browser is killed: the viewers below it see at most a short freeze.
+  tree = await settledTree(broadcaster, 9);
+  peers = await byId();
+  const crasher = interiorRelay(tree, 2) ?? interiorRelay(tree, 1);
+  assert.ok(crasher, 'the tree still has an interior relay');
+  const belowCrash = descendants(tree, crasher.id).map((id) => peers.get(id));
+  const killAt = Date.now();
+  const crashing = peers.get(crasher.id);
+  crashing.gone = true;
+  crashing.kill();
+  const crashGaps = await gapsAfter(belowCrash, killAt, 6000);
+  t.diagnostic(`crash of ${crashing.name} (depth ${crasher.depth}): largest gaps below it ${JSON.stringify(crashGaps)}`);
+  for (const [name, gap] of Object.entries(crashGaps)) assert.ok(gap <= 1500, `${name} froze ${gap} ms after a relay crash`);
+
+  // The broadcaster reloads its page: everyone plays again; only its own edges are rebuilt.
+  tree = await settledTree(broadcaster, 8);
+  const alive = viewers.filter((v) => !v.gone);
+  const before = new Map(await Promise.all(alive.map(async (v) => [v.name, await v.stats()])));
+  const reloadAt = Date.now();
+  await broadcaster.page.reload();
+  await waitFor('the broadcast to resume', async () => (await broadcaster.stats()).broadcasting);
+  await waitFor('every viewer to present frames again', async () => {
+    for (const v of alive) {
+      const seen = await frameSummary(await v.player(), reloadAt + 500, Date.now());
+      if (seen.frames < 5) return false;
+    }
+    return true;
+  }, { timeout: 30000 });
+  const recoveredMs = Date.now() - reloadAt;
+  const after = new Map(await Promise.all(alive.map(async (v) => [v.name, await v.stats()])));
+  const rebuilt = alive.filter((v) => after.get(v.name).callsAccepted > before.get(v.name).callsAccepted);
+  const rootEdges = new Set(tree.nodes.filter((n) => n.parent === tree.broadcaster || n.standby === tree.broadcaster).map((n) => n.id));
+  t.diagnostic(`broadcaster reload: all playing within ${recoveredMs} ms; viewers with a new parent edge: ${rebuilt.map((v) => v.name).join(', ') || 'none'}`);
+  for (const v of rebuilt) {
+    assert.ok(rootEdges.has(before.get(v.name).peerId), `${v.name} rebuilt an edge though the broadcaster was not its parent or standby`);
+  }
+  const relayedBefore = alive.reduce((n, v) => n + before.get(v.name).callsMade, 0);
+  const relayedAfter = alive.reduce((n, v) => n + after.get(v.name).callsMade, 0);
+  assert.equal(relayedAfter, relayedBefore, 'no viewer opened a new edge to its children because of the reload');
+  await broadcaster.page.screenshot({ path: 'tests/artifacts/relay-broadcaster.png' });
+  await alive.at(-1).page.screenshot({ path: 'tests/artifacts/relay-viewer.png' });
+});
