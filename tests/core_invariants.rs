@@ -127,7 +127,7 @@ fn cases(n: u32) -> ProptestConfig {
 }
 
 proptest! {
-    #![proptest_config(cases(48))]
+    #![proptest_config(cases(128))]
 
     #[test]
     fn treecast_invariants_hold_after_every_event(ops in prop::collection::vec(op(4), 1..400)) {
@@ -179,7 +179,7 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(cases(32))]
+    #![proptest_config(cases(64))]
 
     /// A snapshot taken at any point restores to the same tree, with valid invariants.
     #[test]

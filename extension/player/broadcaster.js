@@ -134,7 +134,7 @@ export class Broadcaster {
 /** The test pattern's size and rate (smaller for tests that run many browsers on one machine). */
 function patternSize(p) {
   const int = (v, lo, hi, d) => (Number.isInteger(v) && v >= lo && v <= hi ? v : d);
-  return { width: int(p?.width, 160, 1920, 640), height: int(p?.height, 120, 1080, 360), fps: int(p?.fps, 5, 60, 30) };
+  return { width: int(p?.width, 160, 1920, 640), height: int(p?.height, 120, 1080, 360), fps: int(p?.fps, 5, 60, 30), audio: p?.audio !== false };
 }
 
 function clampFanout(n) {

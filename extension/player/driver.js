@@ -5,7 +5,7 @@ import { Signalling } from './signalling.js';
 import { Edge } from './edge.js';
 
 const TICK_MS = 50;
-const MEDIA_POLL_MS = 150;
+const MEDIA_POLL_MS = 100;
 
 /** A black video track and a silent audio track: what a call carries before real media exists. */
 function placeholderTracks() {
@@ -13,6 +13,8 @@ function placeholderTracks() {
   canvas.getContext('2d').fillRect(0, 0, 16, 16);
   const ac = new AudioContext();
   const dest = ac.createMediaStreamDestination();
+  // Only the track is needed (so the offer has an audio line to fill later): no audio thread.
+  ac.suspend();
   return { video: canvas.captureStream(1).getVideoTracks()[0], audio: dest.stream.getAudioTracks()[0] };
 }
 
@@ -34,7 +36,7 @@ export class Driver {
     this.sending = new Map(); // child id -> bool (media on, or parked)
     this.tracks = null; // {video, audio} we show and forward
     this.upstream = null; // parent id whose media we use, or null (broadcaster: local source)
-    this.inbound = new Map(); // parent id -> last inbound byte count
+    this.inbound = new Map(); // parent id -> its last media mark (see Edge.mediaMark)
     this.log = [];
     this.placeholder = null;
     // What tests and the dashboard read: edges ever made on each side, and throughput.
@@ -143,25 +145,35 @@ export class Driver {
     this.counters.callsAccepted++;
     edge.attachControl();
     this.parents.set(call.peer, edge);
-    this.inbound.set(call.peer, 0);
+    this.inbound.set(call.peer, null);
     this.wireEdge(edge, this.parents);
     edge.addEventListener('media', () => { if (this.upstream === call.peer) this.useUpstream(call.peer); });
   }
 
+  /**
+   * Plays and forwards the media of the edge from `parent`. Make-before-break: while the old
+   * upstream still delivers and the new one has not yet, the old tracks stay in use; the swap
+   * happens when the new edge's first media arrives (see pollMedia).
+   */
   useUpstream(parent) {
     this.upstream = parent;
-    const stream = this.parents.get(parent)?.stream;
+    const edge = this.parents.get(parent);
+    const stream = edge?.stream;
     if (!stream) return; // applied when its media arrives
+    const oldEdge = this.tracks && [...this.parents.values()].find((e) => e !== edge && e.stream?.getTracks().includes(this.tracks.video));
+    if (oldEdge && !oldEdge.closed && !this.inbound.get(parent)) return;
     this.setTracks({ video: stream.getVideoTracks()[0] ?? null, audio: stream.getAudioTracks()[0] ?? null });
   }
 
-  async pollMedia() {
+  /** Reports media progress on each upstream edge; the first media on an edge may complete a switch. */
+  pollMedia() {
     for (const [parent, edge] of this.parents) {
-      const bytes = await edge.inboundBytes();
-      if (bytes > (this.inbound.get(parent) ?? 0)) {
-        this.inbound.set(parent, bytes);
-        this.feed({ e: 'media', peer: parent });
-      }
+      const mark = edge.mediaMark();
+      if (mark === null || mark === this.inbound.get(parent)) continue;
+      const first = !this.inbound.get(parent);
+      this.inbound.set(parent, mark);
+      this.feed({ e: 'media', peer: parent });
+      if (first && this.upstream === parent) this.useUpstream(parent);
     }
   }
 
@@ -173,6 +185,10 @@ export class Driver {
     edge.addEventListener('close', () => {
       if (map.get(edge.peerId) !== edge) return; // replaced by a newer edge to the same peer
       map.delete(edge.peerId);
+      // The edge we were still showing while the new upstream warmed up is gone: swap now.
+      if (this.upstream && this.upstream !== edge.peerId && edge.stream?.getTracks().includes(this.tracks?.video)) {
+        this.useUpstream(this.upstream);
+      }
       this.feed({ e: 'edge_closed', peer: edge.peerId });
     });
   }

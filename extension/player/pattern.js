@@ -12,15 +12,15 @@ export function barcodeLayout(width, height) {
 }
 
 export class TestPattern {
-  constructor({ width = 640, height = 360, fps = 30 } = {}) {
+  constructor({ width = 640, height = 360, fps = 30, audio = true } = {}) {
     this.canvas = document.createElement('canvas');
     this.canvas.width = width;
     this.canvas.height = height;
     this.ctx = this.canvas.getContext('2d', { alpha: false });
     this.frame = 0;
     this.stream = this.canvas.captureStream(fps);
-    this.audio = silentTone();
-    this.stream.addTrack(this.audio.track);
+    this.audio = audio ? quietTone() : null;
+    if (this.audio) this.stream.addTrack(this.audio.track);
     this.timer = setInterval(() => this.draw(), 1000 / fps);
     this.draw();
   }
@@ -50,7 +50,7 @@ export class TestPattern {
   stop() {
     clearInterval(this.timer);
     this.stream.getTracks().forEach((t) => t.stop());
-    this.audio.close();
+    this.audio?.close();
   }
 }
 
@@ -73,7 +73,7 @@ export function decodeBarcode(video, scratch) {
 }
 
 /** A quiet 440 Hz tone, so the audio path is exercised without being loud. */
-function silentTone() {
+function quietTone() {
   const ac = new AudioContext();
   const osc = ac.createOscillator();
   const gain = ac.createGain();

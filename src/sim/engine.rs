@@ -64,7 +64,8 @@ struct Peer {
     /// Counted in the audience: from arrival to the end of its session.
     watching: bool,
     picture: bool,
-    ticking: bool,
+    /// When the pending timer tick fires (NEVER: none).
+    timer_at: u64,
     leaving: bool,
     expire_pending: bool,
     /// Scripted runs fix how the viewer departs.
@@ -121,6 +122,9 @@ pub struct Sim {
     progress: Option<Arc<AtomicU64>>,
     /// `TREECAST_SIM_TRACE=1`: print every event and command on stderr (small runs only).
     trace: bool,
+    /// `TREECAST_SIM_COUNTS=1`: count events by kind (printed at the end).
+    count_events: bool,
+    event_counts: std::collections::BTreeMap<String, u64>,
 }
 
 impl Sim {
@@ -175,6 +179,8 @@ impl Sim {
             stamp: 0,
             progress: None,
             trace: std::env::var_os("TREECAST_SIM_TRACE").is_some(),
+            count_events: std::env::var_os("TREECAST_SIM_COUNTS").is_some(),
+            event_counts: Default::default(),
             cfg,
         };
         sim.coordinator = Some(Coordinator::new(sim.coordinator_config(epoch)));
@@ -213,7 +219,7 @@ impl Sim {
             alive: true,
             watching: false,
             picture: false,
-            ticking: false,
+            timer_at: NEVER,
             leaving: false,
             expire_pending: false,
             scripted_crash: None,
@@ -258,6 +264,9 @@ impl Sim {
         if let Some(p) = &self.progress {
             p.store(end, Ordering::Relaxed);
         }
+        if self.count_events {
+            eprintln!("{}: {:?}", policy_name(self.cfg.policy), self.event_counts);
+        }
         let stats = self.coordinator.as_ref().map(|c| c.stats()).unwrap_or_default();
         let facts = RunFacts {
             policy: policy_name(self.cfg.policy).to_string(),
@@ -276,6 +285,11 @@ impl Sim {
     fn dispatch(&mut self, ev: Ev) {
         if self.trace {
             eprintln!("{:>9} {ev:?}", self.now);
+        }
+        if self.count_events {
+            let name = format!("{ev:?}");
+            let key = name.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("").to_string();
+            *self.event_counts.entry(key).or_insert(0) += 1;
         }
         match ev {
             Ev::Arrive => self.on_arrive(),
@@ -452,7 +466,6 @@ impl Sim {
                 // The machine says `leave`, warns its children and keeps feeding them a while.
                 self.peers[v as usize].leaving = true;
                 self.viewer_event(v, ViewerEvent::LeaveRequested);
-                self.ensure_ticking(v);
             }
             Policy::Seed => {
                 let close = self.cfg.seed_close_ms;
@@ -593,22 +606,6 @@ impl Sim {
             }
             return;
         }
-        // Deadlines this message may start in the machine.
-        match &message {
-            Message::Drop { .. } => {
-                let at = self.now + self.viewer_config.drop_grace_ms + 1;
-                self.queue.push(at, Ev::Tick { peer: v, periodic: false });
-            }
-            Message::Wait { retry_ms, .. } => {
-                let at = self.now + *retry_ms as u64 + 1;
-                self.queue.push(at, Ev::Tick { peer: v, periodic: false });
-            }
-            Message::Assign { .. } => {
-                let at = self.now + self.viewer_config.switch_timeout_ms + 1;
-                self.queue.push(at, Ev::Tick { peer: v, periodic: false });
-            }
-            _ => {}
-        }
         let src = self.peers[BROADCASTER as usize].id.clone();
         self.viewer_event(v, ViewerEvent::FromServer { src, message });
     }
@@ -657,25 +654,23 @@ impl Sim {
             self.execute(v, command);
         }
         self.command_buf = commands;
+        self.schedule_timer(v);
     }
 
-    fn needs_periodic_tick(&self, v: u32) -> bool {
-        let p = &self.peers[v as usize];
-        p.alive
-            && v != BROADCASTER
-            && (p.leaving || matches!(p.state, ViewerState::Waiting | ViewerState::Joining | ViewerState::Repairing))
-    }
-
-    fn ensure_ticking(&mut self, v: u32) {
-        if !self.peers[v as usize].ticking && self.needs_periodic_tick(v) {
-            self.peers[v as usize].ticking = true;
-            self.queue.push(self.now + self.cfg.viewer_tick_ms, Ev::Tick { peer: v, periodic: true });
+    /// Schedules a tick for the machine's next timer (join retry, grace periods, move timeout)
+    /// unless one at or before it is already pending.
+    fn schedule_timer(&mut self, v: u32) {
+        let Some(due) = self.peers[v as usize].machine.as_ref().and_then(|m| m.next_timer_ms()) else { return };
+        let due = due.max(self.now);
+        if due < self.peers[v as usize].timer_at {
+            self.peers[v as usize].timer_at = due;
+            self.queue.push(due, Ev::Tick { peer: v, periodic: true });
         }
     }
 
-    fn on_tick(&mut self, v: u32, periodic: bool) {
-        if periodic {
-            self.peers[v as usize].ticking = false;
+    fn on_tick(&mut self, v: u32, timer: bool) {
+        if timer && self.peers[v as usize].timer_at == self.now {
+            self.peers[v as usize].timer_at = NEVER;
         }
         if !self.peers[v as usize].alive {
             return;
@@ -699,7 +694,6 @@ impl Sim {
         }
         self.scratch = around;
         self.viewer_event(v, ViewerEvent::Tick);
-        self.ensure_ticking(v);
     }
 
     /// Carries out one command of `actor`'s machine.
@@ -786,8 +780,6 @@ impl Sim {
                 self.peers[actor as usize].state = state;
                 if state == ViewerState::Left {
                     self.vanish(actor, Some((0, 0)));
-                } else {
-                    self.ensure_ticking(actor);
                 }
             }
         }

@@ -29,7 +29,7 @@ pub enum Ev {
     MediaArrives { edge: u32, gen: u32 },
     /// `to` learns that its edge with `from` closed (a clean close or PeerJS's close channel).
     EdgeClosed { to: u32, from: u32, edge: u32 },
-    /// Tick a viewer's machine; `periodic` ticks repeat while the machine waits for something.
+    /// Tick a viewer's machine: for its next timer (`periodic`), or for a silence check.
     Tick { peer: u32, periodic: bool },
     CoordinatorTick,
     /// The PeerServer tells the coordinator that `peer` is not connected (EXPIRE).

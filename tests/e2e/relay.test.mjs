@@ -10,6 +10,21 @@ import { descendants, interiorRelay, readTree, settledTree } from '../harness/tr
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits until every peer presented frames steadily over the last second, so that what the test
+ * causes next is measured from a healthy start (many browsers share two cores here).
+ */
+async function healthy(peers) {
+  await waitFor('every viewer to present frames steadily', async () => {
+    const now = Date.now();
+    for (const p of peers) {
+      const seen = await frameSummary(await p.player(), now - 1000, now);
+      if (seen.frames < 6 || seen.maxGapMs > 250) return false;
+    }
+    return true;
+  }, { timeout: 30000, interval: 500 });
+}
+
 async function gapsAfter(peers, since, windowMs) {
   await sleep(windowMs);
   const until = since + windowMs;
@@ -35,6 +50,7 @@ test('ten relaying viewers: all play; a relay that leaves or crashes goes unseen
   const leaver = interiorRelay(tree, 2) ?? interiorRelay(tree, 1);
   assert.ok(leaver, 'the tree has an interior relay');
   const below = descendants(tree, leaver.id).map((id) => peers.get(id));
+  await healthy(viewers);
   const closeAt = Date.now();
   const leaving = peers.get(leaver.id);
   leaving.gone = true;
@@ -49,6 +65,7 @@ test('ten relaying viewers: all play; a relay that leaves or crashes goes unseen
   const crasher = interiorRelay(tree, 2) ?? interiorRelay(tree, 1);
   assert.ok(crasher, 'the tree still has an interior relay');
   const belowCrash = descendants(tree, crasher.id).map((id) => peers.get(id));
+  await healthy(viewers.filter((v) => !v.gone));
   const killAt = Date.now();
   const crashing = peers.get(crasher.id);
   crashing.gone = true;
@@ -60,6 +77,7 @@ test('ten relaying viewers: all play; a relay that leaves or crashes goes unseen
   // The broadcaster reloads its page: everyone plays again; only its own edges are rebuilt.
   tree = await settledTree(broadcaster, 8);
   const alive = viewers.filter((v) => !v.gone);
+  await healthy(alive);
   const before = new Map(await Promise.all(alive.map(async (v) => [v.name, await v.stats()])));
   const reloadAt = Date.now();
   await broadcaster.page.reload();

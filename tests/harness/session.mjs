@@ -8,7 +8,7 @@ export const STREAMER = '1001';
 
 let nextPort = 9100;
 // Many browsers share two cores here: a small picture keeps every hop's re-encoding affordable.
-export const SMALL_PATTERN = { width: 320, height: 180, fps: 15 };
+export const SMALL_PATTERN = { width: 256, height: 144, fps: 12 };
 
 export async function startSession({ program = PROGRAM, streamer = STREAMER, status = 'ON_AIR', slots = 2 } = {}) {
   const nico = await startNicoServer({ port: 8443 + (nextPort % 50) });
