@@ -209,3 +209,76 @@ proptest! {
         }
     }
 }
+
+/// Standby edges torn down by joins: a joiner takes a truly free slot (capacity minus primary
+/// children minus the room its standbys hold), so adding a child no longer evicts a standby that
+/// is still valid. Counts `Disconnect` commands for standby edges during 1,000 sequential joins
+/// with mixed capacities (a tick every 10 joins, as the driver sends them).
+#[test]
+fn joins_do_not_evict_valid_standbys() {
+    use std::collections::HashSet;
+    use treecast::core::protocol::Role;
+    let mut c = Coordinator::new(Config::new(Policy::Treecast, broadcaster(), 1));
+    let mut rng = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let mut standby_edges: HashSet<(PeerId, PeerId)> = HashSet::new();
+    let (mut by_joins, mut by_ticks, mut standbys_made) = (0u32, 0u32, 0u32);
+    let mut now = 0;
+    for i in 0..1_000u32 {
+        now += 10;
+        // Mixed capacities: 30% phones, 20% 1 slot, 30% 2, 15% 3, 5% 4 (as in the benchmark).
+        let slots = match next() % 100 {
+            0..30 => 0,
+            30..50 => 1,
+            50..80 => 2,
+            80..95 => 3,
+            _ => 4,
+        };
+        let peer = PeerId::parse(&format!("v{i}")).unwrap();
+        let mut events = vec![(true, Event::Join { peer, slots, at: None })];
+        if i % 10 == 9 {
+            events.push((false, Event::Tick));
+        }
+        for (is_join, event) in events {
+            let _ = c.handle(now, event);
+            c.check_invariants().unwrap();
+            for cmd in c.drain_commands() {
+                match cmd {
+                    Command::Connect { parent, child, role: Role::Standby } => {
+                        standbys_made += 1;
+                        standby_edges.insert((parent, child));
+                    }
+                    // A parked standby edge that becomes the primary edge is not torn down.
+                    Command::Connect { parent, child, role: Role::Primary } => {
+                        standby_edges.remove(&(parent, child));
+                    }
+                    Command::Disconnect { parent, child } => {
+                        if standby_edges.remove(&(parent, child)) {
+                            if is_join {
+                                by_joins += 1;
+                            } else {
+                                by_ticks += 1;
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let stats = c.stats();
+    eprintln!(
+        "1000 joins: standby edges torn down by joins {by_joins}, by ticks {by_ticks}, made {standbys_made}; \
+         coverage {:.1}%, max depth {}, mean depth {:.2}",
+        stats.standby_coverage * 100.0,
+        stats.max_depth,
+        stats.mean_depth
+    );
+    assert!(by_joins <= 20, "joins tore down {by_joins} standby edges");
+    assert!(by_joins + by_ticks <= 60, "{by_joins} + {by_ticks} standby edges torn down");
+}

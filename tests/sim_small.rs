@@ -94,3 +94,27 @@ fn seed_graceful_leave_costs_close_channel_plus_reconnection() {
     let r = run(c);
     assert!(close(r.stall_per_viewer_s.max, 0.65, 1e-9), "{:?}", r.stall_per_viewer_s);
 }
+
+fn without_wall_time(r: &Report) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).unwrap();
+    v.as_object_mut().unwrap().remove("wall_s");
+    v
+}
+
+#[test]
+fn same_seed_same_report() {
+    // A small random audience (300 viewers, 5 min, a broadcaster reload at 3 min), twice.
+    for policy in [Policy::Treecast, Policy::Seed] {
+        let config = || {
+            let mut c = SimConfig::new(policy, 300, 300_000, 42);
+            c.reload_at_ms = Some(180_000);
+            c
+        };
+        let (a, b) = (Sim::new(config()).run(), Sim::new(config()).run());
+        assert!(a.arrivals > 300, "{policy:?}: {}", a.arrivals);
+        assert_eq!(without_wall_time(&a), without_wall_time(&b), "{policy:?}");
+        let other = Sim::new(SimConfig { seed: 43, ..config() }).run();
+        assert_ne!(without_wall_time(&a), without_wall_time(&other), "{policy:?}: the seed matters");
+        assert!(a.continuity_index > 0.5 && a.continuity_index <= 1.0, "{policy:?}: {}", a.continuity_index);
+    }
+}

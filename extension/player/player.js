@@ -43,6 +43,9 @@ async function main() {
     'tc:slots': async (m) => node.setSlots?.(m.slots) ?? { ok: false },
     'tc:program-ended': async () => { await node.stop('ended'); return { ok: true }; },
   });
+  // Closing the tab: tell the children and the broadcaster as early as the page lets us
+  // (beforeunload comes before the teardown starts; pagehide is the last chance).
+  window.addEventListener('beforeunload', () => node.stop('pagehide'));
   window.addEventListener('pagehide', () => node.stop('pagehide'));
   // New settings (another PeerServer, other ICE servers) take effect by starting over; the
   // broadcaster's tree survives that like any reload.

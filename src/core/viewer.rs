@@ -217,18 +217,15 @@ impl Viewer {
     /// grace, pending-move timeout, dropped-child grace); `None` when nothing is pending. Lets a
     /// driver that tracks silence itself (the simulator) tick only when something is due.
     pub fn next_timer_ms(&self) -> Option<u64> {
-        let leave = self.leaving_since.map(|since| {
-            if self.children.iter().all(|c| !c.open) {
-                since
-            } else {
-                since + self.config.leave_grace_ms
-            }
-        });
-        let join = (self.leaving_since.is_none() && self.signalling && (self.upstream.is_none() || !self.placed))
-            .then_some(self.next_join_ms);
+        if let Some(since) = self.leaving_since {
+            // A leaving relay's tick only checks whether it may go (see `on_tick`).
+            let all_gone = self.children.iter().all(|c| !c.open);
+            return Some(if all_gone { since } else { since + self.config.leave_grace_ms });
+        }
+        let join = (self.signalling && (self.upstream.is_none() || !self.placed)).then_some(self.next_join_ms);
         let moving = self.moving_to.as_ref().map(|(_, since)| since + self.config.switch_timeout_ms);
         let dropped = self.children.iter().filter_map(|c| c.dropped_at).min().map(|t| t + self.config.drop_grace_ms);
-        [leave, join, moving, dropped].into_iter().flatten().min()
+        [join, moving, dropped].into_iter().flatten().min()
     }
 
     pub fn stats(&self) -> ViewerStats {

@@ -9,6 +9,9 @@ use crate::core::coordinator::{Command, Config, Coordinator, Event, NodeView, Po
 
 /// How soon a viewer the coordinator does not know should join again.
 const REJOIN_AFTER_MS: u32 = 200;
+/// The coordinator's clock: with `MOVES_PER_TICK`, at most 8 depth-restoring moves a second.
+const COORDINATOR_TICK_MS: u64 = 250;
+const MOVES_PER_TICK: u32 = 2;
 use crate::core::ids::PeerId;
 use crate::core::outbox;
 use crate::core::protocol::Message;
@@ -20,6 +23,7 @@ pub struct BroadcasterNode {
     /// The root's side of its own edges (heartbeats, activate/park, child loss), run by the same
     /// machine every relay runs; it never joins and never has an upstream.
     root: Viewer,
+    next_coordinator_tick_ms: u64,
     out: Vec<DriverCommand>,
 }
 
@@ -66,12 +70,13 @@ impl BroadcasterNode {
     fn coordinator_config(me: &PeerId, config: &BroadcastConfig, epoch: u32) -> Config {
         let mut c = Config::new(config.policy.unwrap_or(Policy::Treecast), me.clone(), epoch);
         c.broadcaster_fanout = config.fanout.clamp(1, 8);
+        c.moves_per_tick = MOVES_PER_TICK;
         c
     }
 
     fn with(me: PeerId, coordinator: Coordinator) -> BroadcasterNode {
         let root = Viewer::new_root(ViewerConfig::default(), me.clone());
-        BroadcasterNode { me, coordinator, root, out: Vec::new() }
+        BroadcasterNode { me, coordinator, root, next_coordinator_tick_ms: 0, out: Vec::new() }
     }
 
     pub fn handle(&mut self, now_ms: u64, event: DriverEvent) -> Vec<DriverCommand> {
@@ -116,7 +121,12 @@ impl BroadcasterNode {
                 self.relay(now_ms, ViewerEvent::EdgeMessage { peer, message })
             }
             DriverEvent::Tick => {
-                self.coordinator.handle(now_ms, Event::Tick).map_err(|e| e.to_string())?;
+                // The root relay needs the driver's fine clock (heartbeats); the coordinator's
+                // ticks pace its repairs and moves, which cost new connections: fewer of them.
+                if now_ms >= self.next_coordinator_tick_ms {
+                    self.next_coordinator_tick_ms = now_ms + COORDINATOR_TICK_MS;
+                    self.coordinator.handle(now_ms, Event::Tick).map_err(|e| e.to_string())?;
+                }
                 self.relay(now_ms, ViewerEvent::Tick)
             }
             DriverEvent::Leave => self.relay(now_ms, ViewerEvent::LeaveRequested),

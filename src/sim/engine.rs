@@ -11,17 +11,18 @@
 //!   neighbour's silence check therefore fires exactly `loss_after` after the loss, plus the phase
 //!   of the page's 50 ms timer (`tick_phase_ms`), as a per-message simulation would show (the
 //!   last real heartbeat is 0..100 ms older, its transit 5..60 ms: these roughly cancel).
-//! - **Machines are ticked only when something can be due**: periodically (`viewer_tick_ms`) while
-//!   a machine waits for a place (waiting / joining / repairing) or is leaving; once at
-//!   `drop_grace` after a `drop`, at `switch_timeout` after an `assign` (a pending move may
-//!   expire) and at `loss_after` after a neighbour vanished. A tick at any other time would find
-//!   nothing due (the join retry, grace and timeout deadlines are the only timers besides loss).
+//! - **Machines are ticked only when something can be due**: at the machine's next timer
+//!   (`Viewer::next_timer_ms`: join retry, leave grace, move timeout, dropped-child grace) and at
+//!   `loss_after` / `slow_loss_after` after a neighbour vanished (its silence checks). A tick at
+//!   any other instant would find nothing due, so skipping it changes nothing. Because the sim's
+//!   pages never freeze, the machine's heartbeat period is set out of the way (it would otherwise
+//!   read the sparse ticks as its own page having been frozen and forgive the silence).
 //! - **Media is a flag per edge**, not packets: an edge carries picture when it is open, its sender
 //!   is unparked (after the activation delay) and its parent has picture. Picture state is kept
 //!   per viewer and updated incrementally: a change at one viewer is pushed down its subtree.
 //! - **Seed policy**: the coordinator runs `Policy::Seed` (breadth-first fill, fan-out 2, the last
 //!   leaf replaces a departed relay, no standbys); viewers run the same machine with
-//!   `loss_after` = the 5.3 s ICE timeout the original waited for; a clean departure is PeerJS's
+//!   `loss_after` = `slow_loss_after` = the 5.3 s ICE timeout the original waited for; a clean departure is PeerJS's
 //!   close channel (230..410 ms), with no `leave` message (the original had none). On a
 //!   broadcaster reload the seed run gets the same snapshot restore as treecast (the original's
 //!   `reconnect_root` was never implemented; measured: no viewer recovered), so its figures are
@@ -66,7 +67,6 @@ struct Peer {
     picture: bool,
     /// When the pending timer tick fires (NEVER: none).
     timer_at: u64,
-    leaving: bool,
     expire_pending: bool,
     /// Scripted runs fix how the viewer departs.
     scripted_crash: Option<bool>,
@@ -220,7 +220,6 @@ impl Sim {
             watching: false,
             picture: false,
             timer_at: NEVER,
-            leaving: false,
             expire_pending: false,
             scripted_crash: None,
         }
@@ -464,7 +463,6 @@ impl Sim {
         match self.cfg.policy {
             Policy::Treecast => {
                 // The machine says `leave`, warns its children and keeps feeding them a while.
-                self.peers[v as usize].leaving = true;
                 self.viewer_event(v, ViewerEvent::LeaveRequested);
             }
             Policy::Seed => {
@@ -759,7 +757,7 @@ impl Sim {
             }
             ViewerCommand::RouteUpstream { peer } => {
                 self.peers[actor as usize].routed = index_of(&peer);
-                self.refresh(actor);
+                self.refresh_path(actor);
             }
             ViewerCommand::SetSending { child, on } => {
                 let c = index_of(&child);
@@ -989,8 +987,27 @@ impl Sim {
         false
     }
 
-    /// Recomputes `v` from its path and pushes a change down to the viewers it feeds.
+    /// Recomputes `v` from its routed edge and its parent's (current) picture, and pushes a
+    /// change down to the viewers it feeds. Routed pointers only change in `RouteUpstream`, which
+    /// uses `refresh_path` (a full walk) so a cycle can never keep a stale picture alive.
     fn refresh(&mut self, v: u32) {
+        if v == BROADCASTER {
+            return;
+        }
+        let p = &self.peers[v as usize];
+        let u = p.routed;
+        let now = p.alive
+            && u != NONE
+            && self.peers[u as usize].picture
+            && self.live_edge(u, v).is_some_and(|e| self.edges[e as usize].open && self.edges[e as usize].flowing);
+        if now != self.peers[v as usize].picture {
+            self.set_picture(v, now);
+            self.propagate_from(v);
+        }
+    }
+
+    /// `refresh` with a walk up the whole routed path (after the route changed).
+    fn refresh_path(&mut self, v: u32) {
         if v == BROADCASTER {
             return;
         }

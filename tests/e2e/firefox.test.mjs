@@ -17,6 +17,10 @@ const EXTENSION_DIR = join(ROOT, 'dist', 'firefox');
 const ART = join(ROOT, 'tests', 'artifacts');
 const PROGRAM = 'lv900000001';
 
+/** Rejects if `promise` takes longer than `ms`: an evaluate sent into a navigating tab can hang. */
+const within = (ms, promise) => Promise.race([promise,
+  new Promise((_, reject) => setTimeout(() => reject(new Error(`no answer in ${ms} ms`)), ms).unref())]);
+
 test('Firefox: the extension loads and shows the overlay player on a watch page', { timeout: 180000 }, async (t) => {
   if (!existsSync(FIREFOX)) {
     t.skip(`firefox-esr is not installed (no ${FIREFOX}; set FIREFOX to another Firefox binary)`);
@@ -28,7 +32,7 @@ test('Firefox: the extension loads and shows the overlay player on a watch page'
   assert.ok(addonId, 'dist/firefox/manifest.json has browser_specific_settings.gecko.id');
   const { default: puppeteer } = await import('puppeteer-core');
   const t0 = Date.now();
-  const step = (what) => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`);
+  const step = (what) => { const line = `${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`; t.diagnostic(line); if (process.env.FIREFOX_TEST_DEBUG) console.error(line); };
 
   let nico;
   try {
@@ -67,7 +71,9 @@ test('Firefox: the extension loads and shows the overlay player on a watch page'
       'media.navigator.permission.disabled': true,
     },
   });
-  t.after(() => browser.close());
+  t.after(async () => {
+    await within(10000, browser.close()).catch(() => browser.process()?.kill('SIGKILL'));
+  });
   step(`launched ${await browser.version()}`);
 
   const installedId = await browser.installExtension(EXTENSION_DIR);
@@ -80,8 +86,8 @@ test('Firefox: the extension loads and shows the overlay player on a watch page'
   // the page is there to evaluate in, so the test waits for it directly.)
   const optionsPage = await browser.newPage();
   optionsPage.goto(`${origin}/options/options.html`, { timeout: 20000 }).catch(() => {});
-  await waitFor('the options page', () => optionsPage.evaluate(() =>
-    location.protocol === 'moz-extension:' && document.readyState === 'complete' && !!globalThis.browser?.storage), { timeout: 20000 });
+  await waitFor('the options page', () => within(2000, optionsPage.evaluate(() =>
+    location.protocol === 'moz-extension:' && document.readyState === 'complete' && !!globalThis.browser?.storage)), { timeout: 20000 });
   await optionsPage.evaluate(async (s) => { await browser.storage.local.set({ settings: s }); }, peerServerSettings(peerServer));
   step('settings written');
 

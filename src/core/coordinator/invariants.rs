@@ -32,7 +32,8 @@ impl Coordinator {
     /// - standbys: only under treecast, only at depth >= 2, never in the subtree of the viewer's
     ///   parent, never backed by the viewer it backs (one edge per pair of peers), never more
     ///   than the backer's limit; viewers missing one are queued for retry;
-    /// - the pools hold exactly the nodes they should.
+    /// - the pools hold exactly the nodes they should (`roomy`: a free slot whose use drops no
+    ///   standby).
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
         let n = self.nodes.len();
         ensure!(self.nodes[ROOT as usize].parent == NONE, "broadcaster has a parent");
@@ -114,6 +115,8 @@ impl Coordinator {
             let x32 = x as u32;
             let free = node.children < self.cap(x32);
             ensure!((node.free_pos != super::NOT_IN) == free, "{:?}: free pool membership wrong", node.id);
+            let roomy = self.config.policy == Policy::Treecast && self.truly_free(x32);
+            ensure!((node.roomy_pos != super::NOT_IN) == roomy, "{:?}: roomy pool membership wrong", node.id);
             let leaf = x32 != ROOT && node.children == 0;
             ensure!((node.leaf_pos != super::NOT_IN) == leaf, "{:?}: leaf pool membership wrong", node.id);
             let spare = x32 != ROOT && node.backed < self.backing_limit(x32);

@@ -70,6 +70,10 @@ pub struct Config {
     pub overload_grace_ms: u64,
     /// Seeds the deterministic choice among equally good standby candidates.
     pub seed: u64,
+    /// Placement prefers a truly free slot (one whose use evicts no standby) up to this many
+    /// levels deeper than the shallowest free slot; beyond that it takes the shallowest slot and
+    /// the fewest standbys are moved away from it.
+    pub stable_slack: u32,
 }
 
 impl Config {
@@ -89,6 +93,7 @@ impl Config {
             retry_ms: 1_000,
             overload_grace_ms: 10_000,
             seed: 0x7265_6563_6173_7421,
+            stable_slack: 1,
         }
     }
 }
@@ -201,6 +206,7 @@ struct Node {
     next_backed: u32,
     depth: u32,
     free_pos: u32,
+    roomy_pos: u32,
     leaf_pos: u32,
     spare_pos: u32,
     children: u16,
@@ -221,6 +227,7 @@ impl Node {
             next_backed: NONE,
             depth: 0,
             free_pos: NOT_IN,
+            roomy_pos: NOT_IN,
             leaf_pos: NOT_IN,
             spare_pos: NOT_IN,
             children: 0,
@@ -239,6 +246,8 @@ pub struct Coordinator {
     viewers: u32,
     /// Nodes with a free primary slot, by depth.
     free: DepthBuckets,
+    /// Nodes with a truly free primary slot (using it evicts none of their standbys), by depth.
+    roomy: DepthBuckets,
     /// Childless nodes that can relay, by depth (replacement and settling candidates).
     idle_relays: DepthBuckets,
     /// Childless nodes that cannot relay, by depth.
@@ -274,6 +283,7 @@ impl Coordinator {
             index: HashMap::new(),
             viewers: 0,
             free: DepthBuckets::default(),
+            roomy: DepthBuckets::default(),
             idle_relays: DepthBuckets::default(),
             phones: DepthBuckets::default(),
             spare: FlatPool::default(),
@@ -414,6 +424,53 @@ impl Coordinator {
         spare * self.config.standby_share.max(1) as u16
     }
 
+    /// `x` can take one more primary child without dropping any standby it backs: a free slot
+    /// that no standby holds (with `standby_share` standbys per spare slot).
+    fn truly_free(&self, x: u32) -> bool {
+        let n = &self.nodes[x as usize];
+        let cap = self.cap(x);
+        if n.children >= cap {
+            return false;
+        }
+        if x == ROOT || !self.treecast() {
+            return true;
+        }
+        let after = (cap - n.children - 1) * self.config.standby_share.max(1) as u16;
+        n.backed <= after
+    }
+
+    /// Standbys `x` would have to drop to take one more primary child.
+    fn evictions(&self, x: u32) -> u16 {
+        let n = &self.nodes[x as usize];
+        if x == ROOT || !self.treecast() {
+            return 0;
+        }
+        let after = self.cap(x).saturating_sub(n.children + 1) * self.config.standby_share.max(1) as u16;
+        n.backed.saturating_sub(after)
+    }
+
+    /// Where a new or moved viewer goes: a truly free slot (using it drops no standby) at most
+    /// `slack` levels below the shallowest free slot, else a slot at the shallowest free depth
+    /// whose use drops the fewest standbys (among a few candidates). None when no slot is free.
+    fn pick_slot(&mut self, slack: u32) -> Option<u32> {
+        let fd = self.free.shallowest()?.0;
+        if !self.treecast() {
+            let (_, list) = self.free.shallowest()?;
+            return Some(list[list.len() - 1]);
+        }
+        if let Some((rd, list)) = self.roomy.shallowest() {
+            if rd <= fd.saturating_add(slack) {
+                return Some(list[list.len() - 1]);
+            }
+        }
+        let mut cand = [NONE; 8];
+        let (_, list) = self.free.shallowest()?;
+        for (slot, &x) in cand.iter_mut().zip(list.iter().rev()) {
+            *slot = x;
+        }
+        cand.into_iter().filter(|&x| x != NONE).min_by_key(|&x| self.evictions(x))
+    }
+
     fn exclusive_room(&self, x: u32) -> bool {
         let spare = self.cap(x).saturating_sub(self.nodes[x as usize].children);
         self.nodes[x as usize].backed < spare
@@ -432,6 +489,10 @@ impl Coordinator {
         if children < cap {
             let pos = self.free.insert(depth, x);
             self.nodes[x as usize].free_pos = pos;
+            if self.treecast() && self.truly_free(x) {
+                let pos = self.roomy.insert(depth, x);
+                self.nodes[x as usize].roomy_pos = pos;
+            }
         }
         if x != ROOT && children == 0 {
             if cap > 0 {
@@ -452,11 +513,16 @@ impl Coordinator {
 
     fn unindex_node(&mut self, x: u32) {
         let n = &self.nodes[x as usize];
-        let (depth, free_pos, leaf_pos, spare_pos, phone) =
-            (n.depth, n.free_pos, n.leaf_pos, n.spare_pos, n.flags & F_PHONE_POOL != 0);
+        let (depth, free_pos, roomy_pos, leaf_pos, spare_pos, phone) =
+            (n.depth, n.free_pos, n.roomy_pos, n.leaf_pos, n.spare_pos, n.flags & F_PHONE_POOL != 0);
         if free_pos != NOT_IN {
             if let Some(m) = self.free.remove(depth, free_pos) {
                 self.nodes[m as usize].free_pos = free_pos;
+            }
+        }
+        if roomy_pos != NOT_IN {
+            if let Some(m) = self.roomy.remove(depth, roomy_pos) {
+                self.nodes[m as usize].roomy_pos = roomy_pos;
             }
         }
         if leaf_pos != NOT_IN {
@@ -472,6 +538,7 @@ impl Coordinator {
         }
         let n = &mut self.nodes[x as usize];
         n.free_pos = NOT_IN;
+        n.roomy_pos = NOT_IN;
         n.leaf_pos = NOT_IN;
         n.spare_pos = NOT_IN;
         n.flags &= !F_PHONE_POOL;
@@ -976,15 +1043,10 @@ impl Coordinator {
                 }
             }
         }
-        let Some(fd) = free_depth else {
+        let Some(p) = self.pick_slot(self.config.stable_slack) else {
             self.out.push(Command::Wait { peer, retry_ms: self.config.retry_ms });
             return;
         };
-        let p = {
-            let (_, list) = self.free.shallowest().expect("checked");
-            list[list.len() - 1]
-        };
-        let _ = fd;
         let x = self.alloc(peer, slots);
         self.attach(x, p);
         self.assign_standby(x);
@@ -1068,8 +1130,7 @@ impl Coordinator {
                 self.mark_reposition(c);
                 continue;
             }
-            if let Some((_, list)) = self.free.shallowest() {
-                let p = list[list.len() - 1];
+            if let Some(p) = self.pick_slot(self.config.stable_slack) {
                 self.attach(c, p);
                 continue;
             }
@@ -1267,7 +1328,7 @@ impl Coordinator {
                 let c = self.nodes[x as usize].first_child;
                 let before = self.out.len();
                 self.detach(c, true);
-                let target = self.free.shallowest().map(|(_, l)| l[l.len() - 1]);
+                let target = self.pick_slot(self.config.stable_slack);
                 match target {
                     Some(t) if t != x => {
                         self.attach(c, t);
@@ -1328,8 +1389,8 @@ impl Coordinator {
     /// free slot could hold it: that keeps depth <= log_k(n) + 2 for uniform capacity k.
     fn settle(&mut self, budget: u32) {
         for _ in 0..budget {
-            let Some((fd, frees)) = self.free.shallowest() else { return };
-            let t = frees[frees.len() - 1];
+            let Some((fd, _)) = self.free.shallowest() else { return };
+            let Some(t) = self.pick_slot(0) else { return };
             let relay = self.idle_relays.deepest().map(|(d, l)| (d, l[l.len() - 1]));
             let phone = self.phones.deepest().map(|(d, l)| (d, l[l.len() - 1]));
             let leaf = match (relay, phone) {

@@ -4,7 +4,7 @@
 //! before children; `parent`/`standby` are 0 for the broadcaster or the 1-based row of a viewer.
 //! It is validated like a network message on restore (storage can be stale or tampered with).
 
-use super::{Command, Config, Coordinator, NONE, ROOT};
+use super::{Config, Coordinator, NONE, ROOT};
 use crate::core::ids::PeerId;
 use crate::core::protocol::{Role, MAX_SLOTS};
 use serde::{Deserialize, Serialize};
@@ -147,7 +147,6 @@ impl Coordinator {
         }
         c.flush_assigns();
         // Over-capacity nodes (the config may have changed) are repaired on the next ticks.
-        let _: Option<&Command> = None;
         Ok(c)
     }
 }
