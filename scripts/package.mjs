@@ -17,7 +17,7 @@ const perBrowser = {
     browser_specific_settings: {
       gecko: {
         id: 'treecast@treecast.invalid',
-        strict_min_version: '128.0',
+        strict_min_version: '140.0',
         data_collection_permissions: { required: ['none'] },
       },
     },

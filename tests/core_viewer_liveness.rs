@@ -3,7 +3,7 @@
 
 use treecast::core::ids::PeerId;
 use treecast::core::protocol::{Message, Role};
-use treecast::core::viewer::{Viewer, ViewerCommand, ViewerConfig, ViewerEvent};
+use treecast::core::viewer::{Side, Viewer, ViewerCommand, ViewerConfig, ViewerEvent};
 
 fn id(s: &str) -> PeerId {
     PeerId::parse(s).unwrap()
@@ -15,7 +15,7 @@ fn playing_viewer(t: u64) -> Viewer {
     v.handle(t, ViewerEvent::SignallingOpen).unwrap();
     let assign = Message::Assign { epoch: 1, parent: id("b"), standby: None, depth: 1 };
     v.handle(t, ViewerEvent::FromServer { src: id("b"), message: assign }).unwrap();
-    v.handle(t, ViewerEvent::EdgeOpened { peer: id("b") }).unwrap();
+    v.handle(t, ViewerEvent::EdgeOpened { peer: id("b"), side: Side::Up }).unwrap();
     v.handle(t, ViewerEvent::MediaProgress { peer: id("b") }).unwrap();
     v.drain_commands().for_each(drop);
     v
@@ -65,7 +65,7 @@ fn a_forgotten_viewer_joins_again_with_its_position_and_keeps_playing() {
     v.handle(1_010, ViewerEvent::FromServer { src: id("b"), message: wait }).unwrap();
     let mut join = None;
     for t in (1_050..1_500).step_by(50) {
-        v.handle(t, ViewerEvent::EdgeMessage { peer: id("b"), message: Message::Hb { seq: 1 } }).unwrap();
+        v.handle(t, ViewerEvent::EdgeMessage { peer: id("b"), side: Side::Up, message: Message::Hb { seq: 1 } }).unwrap();
         v.handle(t, ViewerEvent::Tick).unwrap();
         for c in v.drain_commands() {
             assert!(!matches!(c, ViewerCommand::CloseEdge { .. }), "closed an edge: {c:?}");
@@ -79,4 +79,26 @@ fn a_forgotten_viewer_joins_again_with_its_position_and_keeps_playing() {
     assert_eq!(at.and_then(|p| p.parent), Some(id("b")));
     assert_eq!(v.stats().parent, Some(id("b")));
     let _ = Role::Primary;
+}
+
+#[test]
+fn a_parent_whose_edge_never_opens_is_given_up() {
+    let mut v = Viewer::new(ViewerConfig::default(), id("me"), id("b"), 2, 7);
+    v.handle(0, ViewerEvent::SignallingOpen).unwrap();
+    let assign = Message::Assign { epoch: 1, parent: id("dead"), standby: None, depth: 2 };
+    v.handle(10, ViewerEvent::FromServer { src: id("b"), message: assign }).unwrap();
+    v.drain_commands().for_each(drop);
+    let timeout = ViewerConfig::default().switch_timeout_ms;
+    let mut gave_up_at = None;
+    for t in (50..timeout + 1_000).step_by(50) {
+        v.handle(t, ViewerEvent::Tick).unwrap();
+        let cmds: Vec<_> = v.drain_commands().collect();
+        if cmds.iter().any(|c| matches!(c, ViewerCommand::SendToCoordinator(Message::ParentLost { parent }) if *parent == id("dead"))) {
+            gave_up_at = Some(t);
+            break;
+        }
+    }
+    let t = gave_up_at.expect("the dead parent is reported");
+    assert!(t >= timeout && t <= timeout + 100, "gave up at {t}");
+    assert_eq!(v.stats().parent, None);
 }

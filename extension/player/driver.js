@@ -81,10 +81,10 @@ export class Driver {
     if (cmd.c !== 'edge_send' && cmd.c !== 'log' && cmd.c !== 'signal') this.note('info', `${cmd.c} ${cmd.peer ?? cmd.child ?? cmd.parent ?? cmd.state ?? ''}${cmd.role ? ' ' + cmd.role : ''}${cmd.on !== undefined ? ' ' + cmd.on : ''}`);
     switch (cmd.c) {
       case 'signal': this.signalling.send(cmd.to, cmd.text); break;
-      case 'edge_send': (this.children.get(cmd.peer) ?? this.parents.get(cmd.peer))?.send(cmd.text); break;
+      case 'edge_send': this.edges(cmd.side).get(cmd.peer)?.send(cmd.text); break;
       case 'call': this.callChild(cmd.child, cmd.role); break;
       case 'expect': this.expected.add(cmd.parent); break;
-      case 'close': this.closeEdge(cmd.peer); break;
+      case 'close': this.closeEdge(cmd.peer, cmd.side); break;
       case 'upstream': this.useUpstream(cmd.peer); break;
       case 'sending': this.setSending(cmd.child, cmd.on); break;
       default: this.onCommand?.(cmd);
@@ -105,7 +105,7 @@ export class Driver {
     const stream = new MediaStream([this.placeholder.video, this.placeholder.audio]);
     const call = this.signalling.call(child, stream, { treecast: 1, role });
     this.counters.callsMade++;
-    if (!call) { this.feed({ e: 'edge_closed', peer: child }); return; }
+    if (!call) { this.feed({ e: 'edge_closed', peer: child, side: 'down' }); return; }
     const edge = new Edge(call, 'parent');
     edge.attachControl();
     this.children.set(child, edge);
@@ -180,8 +180,9 @@ export class Driver {
   // --- both ----------------------------------------------------------------------------------
 
   wireEdge(edge, map) {
-    edge.addEventListener('open', () => this.feed({ e: 'edge_open', peer: edge.peerId }));
-    edge.addEventListener('message', (ev) => this.feed({ e: 'edge_message', peer: edge.peerId, text: ev.text }));
+    const side = map === this.parents ? 'up' : 'down';
+    edge.addEventListener('open', () => this.feed({ e: 'edge_open', peer: edge.peerId, side }));
+    edge.addEventListener('message', (ev) => this.feed({ e: 'edge_message', peer: edge.peerId, side, text: ev.text }));
     edge.addEventListener('close', () => {
       if (map.get(edge.peerId) !== edge) return; // replaced by a newer edge to the same peer
       map.delete(edge.peerId);
@@ -189,14 +190,17 @@ export class Driver {
       if (this.upstream && this.upstream !== edge.peerId && edge.stream?.getTracks().includes(this.tracks?.video)) {
         this.useUpstream(this.upstream);
       }
-      this.feed({ e: 'edge_closed', peer: edge.peerId });
+      this.feed({ e: 'edge_closed', peer: edge.peerId, side });
     });
   }
 
-  closeEdge(peer) {
-    this.expected.delete(peer);
-    this.children.get(peer)?.close();
-    this.parents.get(peer)?.close();
+  /** Our edges on one side: 'up' (parents feed us), 'down' (we feed children). */
+  edges(side) { return side === 'up' ? this.parents : this.children; }
+
+  /** Closes our edge with `peer` on `side` (two peers can briefly have one each way). */
+  closeEdge(peer, side) {
+    if (side === 'up') this.expected.delete(peer);
+    this.edges(side).get(peer)?.close();
   }
 
   /** Throughput over the last second, from each edge's own byte counters (edges come and go). */

@@ -55,16 +55,26 @@ pub enum ViewerState {
     Left,
 }
 
+/// Which of our edges with a peer: the one it feeds us on (`Up`: our parent, standby, or a parent
+/// we are moving to) or the one we feed it on (`Down`: a child). Two peers can have both at once
+/// (a child moved above its former parent), so an edge is named by peer *and* side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    Up,
+    Down,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ViewerEvent {
     /// The PeerServer socket is open (again).
     SignallingOpen,
     /// A decoded message that came through the PeerServer from `src` (set by the server).
     FromServer { src: PeerId, message: Message },
-    EdgeOpened { peer: PeerId },
-    EdgeClosed { peer: PeerId },
+    EdgeOpened { peer: PeerId, side: Side },
+    EdgeClosed { peer: PeerId, side: Side },
     /// A decoded message on the data channel of the edge with `peer`.
-    EdgeMessage { peer: PeerId, message: Message },
+    EdgeMessage { peer: PeerId, side: Side, message: Message },
     /// Inbound media on the edge from `peer` advanced (frames decoded since the last report).
     MediaProgress { peer: PeerId },
     Tick,
@@ -75,12 +85,12 @@ pub enum ViewerEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ViewerCommand {
     SendToCoordinator(Message),
-    SendOnEdge { peer: PeerId, message: Message },
+    SendOnEdge { peer: PeerId, side: Side, message: Message },
     /// Create the edge to `child` and offer (the parent initiates); `Standby`: tracks parked.
     OpenEdge { child: PeerId, role: Role },
     /// Accept an offer from `parent` (offers from anyone else are refused).
     AcceptEdge { parent: PeerId, role: Role },
-    CloseEdge { peer: PeerId },
+    CloseEdge { peer: PeerId, side: Side },
     /// Play and relay the tracks received on the edge from `peer` (replaceTrack on all active
     /// child senders and the player).
     RouteUpstream { peer: PeerId },
@@ -258,9 +268,9 @@ impl Viewer {
                 self.on_coordinator(now_ms, message);
                 Ok(())
             }
-            ViewerEvent::EdgeOpened { peer } => self.on_edge_opened(now_ms, &peer),
-            ViewerEvent::EdgeClosed { peer } => self.on_edge_closed(now_ms, &peer),
-            ViewerEvent::EdgeMessage { peer, message } => self.on_edge_message(now_ms, &peer, message),
+            ViewerEvent::EdgeOpened { peer, side } => self.on_edge_opened(now_ms, &peer, side),
+            ViewerEvent::EdgeClosed { peer, side } => self.on_edge_closed(now_ms, &peer, side),
+            ViewerEvent::EdgeMessage { peer, side, message } => self.on_edge_message(now_ms, &peer, side, message),
             ViewerEvent::MediaProgress { peer } => self.on_media(now_ms, &peer),
             ViewerEvent::Tick => {
                 self.on_tick(now_ms);
@@ -321,7 +331,7 @@ impl Viewer {
             // The broadcaster restarted: tell our children and report where we sit.
             for c in &self.children {
                 if c.open && c.dropped_at.is_none() {
-                    self.out.push(ViewerCommand::SendOnEdge { peer: c.id.clone(), message: Message::Epoch { epoch } });
+                    self.out.push(ViewerCommand::SendOnEdge { peer: c.id.clone(), side: Side::Down, message: Message::Epoch { epoch } });
                 }
             }
             self.backoff_ms = self.config.join_retry_min_ms;
@@ -379,7 +389,7 @@ impl Viewer {
                 self.upstream = Some(Self::fresh(parent.clone(), now_ms));
             } else if self.moving_to.as_ref().map_or(true, |(m, _)| m.id != parent) {
                 if let Some((old, _)) = self.moving_to.take() {
-                    self.out.push(ViewerCommand::CloseEdge { peer: old.id });
+                    self.out.push(ViewerCommand::CloseEdge { peer: old.id, side: Side::Up });
                 }
                 self.out.push(ViewerCommand::AcceptEdge { parent: parent.clone(), role: Role::Primary });
                 self.moving_to = Some((Self::fresh(parent.clone(), now_ms), now_ms));
@@ -391,7 +401,7 @@ impl Viewer {
             if keep(&old.id) {
                 self.standby = Some(old);
             } else if old.id != parent {
-                self.out.push(ViewerCommand::CloseEdge { peer: old.id });
+                self.out.push(ViewerCommand::CloseEdge { peer: old.id, side: Side::Up });
             }
         }
         if let Some(s) = standby {
@@ -410,11 +420,11 @@ impl Viewer {
 
     /// Routes media from `to` and closes the previous upstream (never flips back).
     fn switch_to(&mut self, to: Upstream) {
-        self.out.push(ViewerCommand::SendOnEdge { peer: to.id.clone(), message: Message::Activate {} });
+        self.out.push(ViewerCommand::SendOnEdge { peer: to.id.clone(), side: Side::Up, message: Message::Activate {} });
         self.out.push(ViewerCommand::RouteUpstream { peer: to.id.clone() });
         if let Some(old) = self.upstream.replace(to) {
             if self.upstream.as_ref().is_some_and(|u| u.id != old.id) {
-                self.out.push(ViewerCommand::CloseEdge { peer: old.id });
+                self.out.push(ViewerCommand::CloseEdge { peer: old.id, side: Side::Up });
             }
         }
         self.set_state(ViewerState::Playing);
@@ -449,8 +459,9 @@ impl Viewer {
         self.moving_to.as_mut().map(|(u, _)| u).filter(|u| u.id == *peer)
     }
 
-    fn on_edge_opened(&mut self, now_ms: u64, peer: &PeerId) -> Result<(), Ignored> {
-        if let Some(u) = self.upstream_mut(peer) {
+    fn on_edge_opened(&mut self, now_ms: u64, peer: &PeerId, side: Side) -> Result<(), Ignored> {
+        if side == Side::Up {
+            let u = self.upstream_mut(peer).ok_or(Ignored::NotAnEdgePeer)?;
             u.open = true;
             u.last_heard_ms = now_ms;
             return Ok(());
@@ -459,17 +470,18 @@ impl Viewer {
         c.open = true;
         c.last_heard_ms = now_ms;
         if let (Some(epoch), true) = (self.epoch, self.placed) {
-            self.out.push(ViewerCommand::SendOnEdge { peer: peer.clone(), message: Message::Epoch { epoch } });
+            self.out.push(ViewerCommand::SendOnEdge { peer: peer.clone(), side: Side::Down, message: Message::Epoch { epoch } });
         }
         Ok(())
     }
 
-    fn on_edge_message(&mut self, now_ms: u64, peer: &PeerId, message: Message) -> Result<(), Ignored> {
+    fn on_edge_message(&mut self, now_ms: u64, peer: &PeerId, side: Side, message: Message) -> Result<(), Ignored> {
         if !message.is_edge() {
             return Err(Ignored::UnexpectedMessage);
         }
         let from_upstream = self.upstream.as_ref().is_some_and(|u| u.id == *peer);
-        if let Some(u) = self.upstream_mut(peer) {
+        if side == Side::Up {
+            let u = self.upstream_mut(peer).ok_or(Ignored::NotAnEdgePeer)?;
             u.last_heard_ms = now_ms;
             match message {
                 Message::Hb { .. } => {}
@@ -518,7 +530,10 @@ impl Viewer {
         Ok(())
     }
 
-    fn on_edge_closed(&mut self, now_ms: u64, peer: &PeerId) -> Result<(), Ignored> {
+    fn on_edge_closed(&mut self, now_ms: u64, peer: &PeerId, side: Side) -> Result<(), Ignored> {
+        if side == Side::Down {
+            return self.on_child_edge_closed(peer);
+        }
         if self.upstream.as_ref().is_some_and(|u| u.id == *peer) {
             self.lose_upstream(now_ms, true);
             return Ok(());
@@ -532,6 +547,10 @@ impl Viewer {
             self.moving_to = None;
             return Ok(());
         }
+        Err(Ignored::NotAnEdgePeer)
+    }
+
+    fn on_child_edge_closed(&mut self, peer: &PeerId) -> Result<(), Ignored> {
         let i = self.children.iter().position(|c| c.id == *peer).ok_or(Ignored::NotAnEdgePeer)?;
         let c = self.children.swap_remove(i);
         if c.dropped_at.is_none() && self.leaving_since.is_none() {
@@ -566,7 +585,7 @@ impl Viewer {
     /// Our primary parent is gone (silent, closed, or leaving): switch to the standby at once.
     fn lose_upstream(&mut self, now_ms: u64, report: bool) {
         let Some(old) = self.upstream.take() else { return };
-        self.out.push(ViewerCommand::CloseEdge { peer: old.id.clone() });
+        self.out.push(ViewerCommand::CloseEdge { peer: old.id.clone(), side: Side::Up });
         if report {
             self.report(Message::ParentLost { parent: old.id.clone() });
         }
@@ -601,11 +620,11 @@ impl Viewer {
             self.next_hb_ms = now_ms + self.config.heartbeat_ms;
             self.hb_seq = self.hb_seq.wrapping_add(1);
             let hb = Message::Hb { seq: self.hb_seq };
-            let peers = self.upstream.iter().chain(self.standby.iter()).filter(|u| u.open).map(|u| u.id.clone());
-            let kids = self.children.iter().filter(|c| c.open).map(|c| c.id.clone());
-            let all: Vec<PeerId> = peers.chain(kids).collect();
-            for peer in all {
-                self.out.push(ViewerCommand::SendOnEdge { peer, message: hb.clone() });
+            let peers = self.upstream.iter().chain(self.standby.iter()).filter(|u| u.open).map(|u| (u.id.clone(), Side::Up));
+            let kids = self.children.iter().filter(|c| c.open).map(|c| (c.id.clone(), Side::Down));
+            let all: Vec<(PeerId, Side)> = peers.chain(kids).collect();
+            for (peer, side) in all {
+                self.out.push(ViewerCommand::SendOnEdge { peer, side, message: hb.clone() });
             }
         }
         let limit = self.config.loss_after_ms;
@@ -613,18 +632,23 @@ impl Viewer {
         if self.upstream.as_ref().is_some_and(|u| u.open && now_ms >= u.last_heard_ms + limit) {
             self.lose_upstream(now_ms, true);
         }
+        // An assigned parent whose edge never opened (it died before it could offer): give up on
+        // it as on a silent one, instead of waiting for the coordinator to move us.
+        if self.upstream.as_ref().is_some_and(|u| !u.open && now_ms >= u.last_heard_ms + self.config.switch_timeout_ms) {
+            self.lose_upstream(now_ms, true);
+        }
         let slow_limit = self.config.slow_loss_after_ms;
         if let Some(s) = self.standby.as_ref().filter(|s| s.open && now_ms >= s.last_heard_ms + slow_limit) {
             let id = s.id.clone();
             self.standby = None;
-            self.out.push(ViewerCommand::CloseEdge { peer: id.clone() });
+            self.out.push(ViewerCommand::CloseEdge { peer: id.clone(), side: Side::Up });
             self.report(Message::ParentLost { parent: id });
         }
         if let Some((m, since)) = &self.moving_to {
             if now_ms >= since + self.config.switch_timeout_ms {
                 let id = m.id.clone();
                 self.moving_to = None;
-                self.out.push(ViewerCommand::CloseEdge { peer: id });
+                self.out.push(ViewerCommand::CloseEdge { peer: id, side: Side::Up });
                 self.send_join(now_ms); // resync our position
             }
         }
@@ -635,7 +659,7 @@ impl Viewer {
             let expired = c.dropped_at.is_some_and(|t| now_ms >= t + self.config.drop_grace_ms);
             if silent || expired {
                 let c = self.children.swap_remove(i);
-                self.out.push(ViewerCommand::CloseEdge { peer: c.id.clone() });
+                self.out.push(ViewerCommand::CloseEdge { peer: c.id.clone(), side: Side::Down });
                 if silent && c.dropped_at.is_none() {
                     self.report(Message::ChildLost { child: c.id });
                 }
@@ -661,15 +685,16 @@ impl Viewer {
         }
         // Keep feeding until the children switched to their standbys (they close our edge).
         for peer in open {
-            self.out.push(ViewerCommand::SendOnEdge { peer, message: Message::Leaving {} });
+            self.out.push(ViewerCommand::SendOnEdge { peer, side: Side::Down, message: Message::Leaving {} });
         }
     }
 
     fn close_everything(&mut self) {
         let ups = self.upstream.take().into_iter().chain(self.standby.take()).chain(self.moving_to.take().map(|m| m.0));
-        let ids: Vec<PeerId> = ups.map(|u| u.id).chain(self.children.drain(..).map(|c| c.id)).collect();
-        for peer in ids {
-            self.out.push(ViewerCommand::CloseEdge { peer });
+        let ups = ups.map(|u| (u.id, Side::Up));
+        let edges: Vec<(PeerId, Side)> = ups.chain(self.children.drain(..).map(|c| (c.id, Side::Down))).collect();
+        for (peer, side) in edges {
+            self.out.push(ViewerCommand::CloseEdge { peer, side });
         }
     }
 }

@@ -113,12 +113,12 @@ impl BroadcasterNode {
                 }
                 self.coordinator.handle(now_ms, Event::Lost { peer }).map_err(|e| e.to_string())
             }
-            DriverEvent::EdgeOpen { peer } => self.relay(now_ms, ViewerEvent::EdgeOpened { peer: wire::peer(&peer)? }),
-            DriverEvent::EdgeClosed { peer } => self.relay(now_ms, ViewerEvent::EdgeClosed { peer: wire::peer(&peer)? }),
-            DriverEvent::EdgeMessage { peer, text } => {
+            DriverEvent::EdgeOpen { peer, side } => self.relay(now_ms, ViewerEvent::EdgeOpened { peer: wire::peer(&peer)?, side }),
+            DriverEvent::EdgeClosed { peer, side } => self.relay(now_ms, ViewerEvent::EdgeClosed { peer: wire::peer(&peer)?, side }),
+            DriverEvent::EdgeMessage { peer, side, text } => {
                 let peer = wire::peer(&peer)?;
                 let message = Message::decode(&text).map_err(|e| format!("edge {peer}: {e}"))?;
-                self.relay(now_ms, ViewerEvent::EdgeMessage { peer, message })
+                self.relay(now_ms, ViewerEvent::EdgeMessage { peer, side, message })
             }
             DriverEvent::Tick => {
                 // The root relay needs the driver's fine clock (heartbeats); the coordinator's
@@ -166,9 +166,9 @@ impl BroadcasterNode {
                             self.out.push(wire::info(format!("root report: {why}")));
                         }
                     }
-                    ViewerCommand::SendOnEdge { peer, message } => self.out.push(DriverCommand::EdgeSend { peer, text: message.encode() }),
+                    ViewerCommand::SendOnEdge { peer, side, message } => self.out.push(DriverCommand::EdgeSend { peer, side, text: message.encode() }),
                     ViewerCommand::OpenEdge { child, role } => self.out.push(DriverCommand::Call { child, role }),
-                    ViewerCommand::CloseEdge { peer } => self.out.push(DriverCommand::Close { peer }),
+                    ViewerCommand::CloseEdge { peer, side } => self.out.push(DriverCommand::Close { peer, side }),
                     ViewerCommand::SetSending { child, on } => self.out.push(DriverCommand::Sending { child, on }),
                     ViewerCommand::AcceptEdge { .. } | ViewerCommand::RouteUpstream { .. } | ViewerCommand::State(_) => {}
                 }

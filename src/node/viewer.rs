@@ -46,10 +46,10 @@ impl ViewerNode {
         for c in self.machine.drain_commands() {
             out.push(match c {
                 ViewerCommand::SendToCoordinator(m) => DriverCommand::Signal { to: self.coordinator.clone(), text: m.encode() },
-                ViewerCommand::SendOnEdge { peer, message } => DriverCommand::EdgeSend { peer, text: message.encode() },
+                ViewerCommand::SendOnEdge { peer, side, message } => DriverCommand::EdgeSend { peer, side, text: message.encode() },
                 ViewerCommand::OpenEdge { child, role } => DriverCommand::Call { child, role },
                 ViewerCommand::AcceptEdge { parent, .. } => DriverCommand::Expect { parent },
-                ViewerCommand::CloseEdge { peer } => DriverCommand::Close { peer },
+                ViewerCommand::CloseEdge { peer, side } => DriverCommand::Close { peer, side },
                 ViewerCommand::RouteUpstream { peer } => DriverCommand::Upstream { peer },
                 ViewerCommand::SetSending { child, on } => DriverCommand::Sending { child, on },
                 ViewerCommand::State(s) => DriverCommand::State { state: state_name(s), depth, below },
@@ -68,12 +68,12 @@ impl ViewerNode {
             }
             // Our join to an absent broadcaster expired: the join retry covers it.
             DriverEvent::Expired { .. } => return Ok(None),
-            DriverEvent::EdgeOpen { peer } => ViewerEvent::EdgeOpened { peer: wire::peer(&peer)? },
-            DriverEvent::EdgeClosed { peer } => ViewerEvent::EdgeClosed { peer: wire::peer(&peer)? },
-            DriverEvent::EdgeMessage { peer, text } => {
+            DriverEvent::EdgeOpen { peer, side } => ViewerEvent::EdgeOpened { peer: wire::peer(&peer)?, side },
+            DriverEvent::EdgeClosed { peer, side } => ViewerEvent::EdgeClosed { peer: wire::peer(&peer)?, side },
+            DriverEvent::EdgeMessage { peer, side, text } => {
                 let peer = wire::peer(&peer)?;
                 let message = Message::decode(&text).map_err(|e| format!("edge {peer}: {e}"))?;
-                ViewerEvent::EdgeMessage { peer, message }
+                ViewerEvent::EdgeMessage { peer, side, message }
             }
             DriverEvent::Media { peer } => ViewerEvent::MediaProgress { peer: wire::peer(&peer)? },
             DriverEvent::Tick => ViewerEvent::Tick,

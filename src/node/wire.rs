@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::ids::PeerId;
 use crate::core::protocol::Role;
+use crate::core::viewer::Side;
 
 /// Something that happened in the browser. Peer ids are plain text here: the driver got them
 /// from the PeerServer (`src`, set by the server) or from edges it opened, and they are
@@ -17,9 +18,10 @@ pub enum DriverEvent {
     Signal { from: String, text: String },
     /// The PeerServer could not deliver to `peer` (it is not connected there).
     Expired { peer: String },
-    EdgeOpen { peer: String },
-    EdgeClosed { peer: String },
-    EdgeMessage { peer: String, text: String },
+    /// `side`: `up` for an edge a parent feeds us on, `down` for one we feed a child on.
+    EdgeOpen { peer: String, side: Side },
+    EdgeClosed { peer: String, side: Side },
+    EdgeMessage { peer: String, side: Side, text: String },
     /// Inbound media on the edge from `peer` advanced since the last report.
     Media { peer: String },
     Tick,
@@ -34,12 +36,12 @@ pub enum DriverCommand {
     /// Send `text` to `to` through the PeerServer.
     Signal { to: PeerId, text: String },
     /// Send `text` on the data channel of the edge with `peer`.
-    EdgeSend { peer: PeerId, text: String },
+    EdgeSend { peer: PeerId, side: Side, text: String },
     /// Open an edge to `child` (we offer); `standby`: senders parked.
     Call { child: PeerId, role: Role },
     /// Accept an edge offered by `parent`; offers from anyone else are refused.
     Expect { parent: PeerId },
-    Close { peer: PeerId },
+    Close { peer: PeerId, side: Side },
     /// Play and forward the media of the edge from `peer` (replaceTrack, no renegotiation).
     Upstream { peer: PeerId },
     /// Unpark (true) or park (false) the senders towards `child`.

@@ -32,7 +32,7 @@ use crate::core::coordinator::{Command, Config, Coordinator, Event, Policy};
 use crate::core::ids::PeerId;
 use crate::core::outbox;
 use crate::core::protocol::{Message, Role};
-use crate::core::viewer::{Viewer, ViewerCommand, ViewerConfig, ViewerEvent, ViewerState};
+use crate::core::viewer::{Side, Viewer, ViewerCommand, ViewerConfig, ViewerEvent, ViewerState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
@@ -115,6 +115,8 @@ pub struct Sim {
     coordinator_buf: Vec<Command>,
     stack: Vec<u32>,
     scratch: Vec<u32>,
+    /// Reused for the neighbours a tick hears from, with the side of the edge.
+    scratch_sides: Vec<(u32, Side)>,
     memo_stamp: Vec<u32>,
     memo_depth: Vec<u32>,
     memo_latency: Vec<u32>,
@@ -173,6 +175,7 @@ impl Sim {
             coordinator_buf: Vec::new(),
             stack: Vec::new(),
             scratch: Vec::new(),
+            scratch_sides: Vec::new(),
             memo_stamp: Vec::new(),
             memo_depth: Vec::new(),
             memo_latency: Vec::new(),
@@ -300,7 +303,8 @@ impl Sim {
                 if self.edge_valid(edge, gen) && !self.edges[edge as usize].dead {
                     let from = self.other_end(edge, to);
                     let peer = self.peers[from as usize].id.clone();
-                    self.viewer_event(to, ViewerEvent::EdgeMessage { peer, message });
+                    let side = self.side_for(edge, to);
+                    self.viewer_event(to, ViewerEvent::EdgeMessage { peer, side, message });
                 }
             }
             Ev::EdgeReady { edge, gen } => self.on_edge_ready(edge, gen),
@@ -314,7 +318,7 @@ impl Sim {
                 }
             }
             Ev::MediaArrives { edge, gen } => self.on_media_arrives(edge, gen),
-            Ev::EdgeClosed { to, from, edge } => {
+            Ev::EdgeClosed { to, from, edge, side } => {
                 if !self.peers[to as usize].alive {
                     return;
                 }
@@ -323,7 +327,7 @@ impl Sim {
                     return;
                 }
                 let peer = self.peers[from as usize].id.clone();
-                self.viewer_event(to, ViewerEvent::EdgeClosed { peer });
+                self.viewer_event(to, ViewerEvent::EdgeClosed { peer, side });
             }
             Ev::Tick { peer, periodic } => self.on_tick(peer, periodic),
             Ev::CoordinatorTick => {
@@ -517,14 +521,16 @@ impl Sim {
                 self.remove_edge(e);
                 if let (Some(range), true, false) = (close, other_alive, was_dead) {
                     let at = self.now + self.uniform(range);
-                    self.queue.push(at, Ev::EdgeClosed { to: other, from: v, edge: e });
+                    let side = self.side_for(e, other);
+                    self.queue.push(at, Ev::EdgeClosed { to: other, from: v, edge: e, side });
                 }
             } else {
                 self.edges[e as usize].dead = true;
                 if open && other_alive {
                     // Its last heartbeat arrives now; silence from here on.
                     let peer = self.peers[v as usize].id.clone();
-                    self.viewer_event(other, ViewerEvent::EdgeMessage { peer, message: Message::Hb { seq: 0 } });
+                    let side = self.side_for(e, other);
+                    self.viewer_event(other, ViewerEvent::EdgeMessage { peer, side, message: Message::Hb { seq: 0 } });
                     // The neighbour's silence checks: its upstream after `loss_after`, children
                     // and standby parents after `slow_loss_after`.
                     let phase = self.uniform(self.cfg.tick_phase_ms);
@@ -674,23 +680,23 @@ impl Sim {
             return;
         }
         // Synthetic heartbeats from every live neighbour (see the module notes).
-        let mut around = std::mem::take(&mut self.scratch);
+        let mut around = std::mem::take(&mut self.scratch_sides);
         around.clear();
         for &e in &self.peers[v as usize].edges {
             let edge = &self.edges[e as usize];
             let other = if edge.parent == v { edge.child } else { edge.parent };
             if edge.open && !edge.dead && self.peers[other as usize].alive {
-                around.push(other);
+                around.push((other, self.side_for(e, v)));
             }
         }
         if let Some(mut machine) = self.peers[v as usize].machine.take() {
-            for &other in &around {
+            for &(other, side) in &around {
                 let peer = self.peers[other as usize].id.clone();
-                let _ = machine.handle(self.now, ViewerEvent::EdgeMessage { peer, message: Message::Hb { seq: 0 } });
+                let _ = machine.handle(self.now, ViewerEvent::EdgeMessage { peer, side, message: Message::Hb { seq: 0 } });
             }
             self.peers[v as usize].machine = Some(machine);
         }
-        self.scratch = around;
+        self.scratch_sides = around;
         self.viewer_event(v, ViewerEvent::Tick);
     }
 
@@ -711,12 +717,12 @@ impl Sim {
                     self.queue.push(at, Ev::ToCoordinator(actor, message));
                 }
             }
-            ViewerCommand::SendOnEdge { peer, message } => {
+            ViewerCommand::SendOnEdge { peer, side, message } => {
                 if matches!(message, Message::Hb { .. }) {
                     return; // heartbeats are synthetic (module notes)
                 }
                 let other = index_of(&peer);
-                if let Some(e) = self.edge_between(actor, other).filter(|&e| self.edges[e as usize].open) {
+                if let Some(e) = self.edge_on_side(actor, other, side).filter(|&e| self.edges[e as usize].open) {
                     let at = self.now + self.one_way(actor, other);
                     let gen = self.edges[e as usize].gen;
                     self.queue.push(at, Ev::EdgeMessage { edge: e, gen, to: other, message });
@@ -751,9 +757,9 @@ impl Sim {
                 self.edges[e as usize].accepted = true;
                 self.maybe_connect(e);
             }
-            ViewerCommand::CloseEdge { peer } => {
+            ViewerCommand::CloseEdge { peer, side } => {
                 let other = index_of(&peer);
-                self.close_between(actor, other);
+                self.close_between(actor, other, side);
             }
             ViewerCommand::RouteUpstream { peer } => {
                 self.peers[actor as usize].routed = index_of(&peer);
@@ -808,6 +814,20 @@ impl Sim {
     }
 
     /// A live edge between `a` and `b`, either way.
+    /// Which side of edge `e` peer `v` sees: `Up` if the edge feeds `v`.
+    fn side_for(&self, e: u32, v: u32) -> Side {
+        if self.edges[e as usize].child == v { Side::Up } else { Side::Down }
+    }
+
+    /// `actor`'s live edge with `other` on `side` (`Up`: `other` feeds `actor`).
+    fn edge_on_side(&self, actor: u32, other: u32, side: Side) -> Option<u32> {
+        let (parent, child) = if side == Side::Up { (other, actor) } else { (actor, other) };
+        self.peers[actor as usize].edges.iter().copied().find(|&e| {
+            let edge = &self.edges[e as usize];
+            !edge.dead && edge.parent == parent && edge.child == child
+        })
+    }
+
     fn edge_between(&self, a: u32, b: u32) -> Option<u32> {
         self.peers[a as usize].edges.iter().copied().find(|&e| {
             let edge = &self.edges[e as usize];
@@ -875,9 +895,9 @@ impl Sim {
         edge.open = true;
         edge.flowing = edge.sending;
         let (pid, cid) = (self.peers[p as usize].id.clone(), self.peers[c as usize].id.clone());
-        self.viewer_event(p, ViewerEvent::EdgeOpened { peer: cid });
+        self.viewer_event(p, ViewerEvent::EdgeOpened { peer: cid, side: Side::Down });
         if self.edge_valid(e, gen) {
-            self.viewer_event(c, ViewerEvent::EdgeOpened { peer: pid });
+            self.viewer_event(c, ViewerEvent::EdgeOpened { peer: pid, side: Side::Up });
         }
         if self.edge_valid(e, gen) {
             self.flow_changed(e);
@@ -900,12 +920,14 @@ impl Sim {
 
     /// Closes `actor`'s connection with `other`: the dead one if the machine is giving up on a
     /// silent peer, else the live ones. The far end hears of a clean close after the one-way delay.
-    fn close_between(&mut self, actor: u32, other: u32) {
+    fn close_between(&mut self, actor: u32, other: u32, side: Side) {
         let mut matching = std::mem::take(&mut self.scratch);
         matching.clear();
+        let (parent, child) = if side == Side::Up { (other, actor) } else { (actor, other) };
+        let other_side = if side == Side::Up { Side::Down } else { Side::Up };
         for &e in &self.peers[actor as usize].edges {
             let edge = &self.edges[e as usize];
-            if (edge.parent == actor && edge.child == other) || (edge.parent == other && edge.child == actor) {
+            if edge.parent == parent && edge.child == child {
                 matching.push(e);
             }
         }
@@ -919,7 +941,7 @@ impl Sim {
             self.remove_edge(e);
             if !dead && self.peers[other as usize].alive {
                 let at = self.now + self.one_way(actor, other);
-                self.queue.push(at, Ev::EdgeClosed { to: other, from: actor, edge: e });
+                self.queue.push(at, Ev::EdgeClosed { to: other, from: actor, edge: e, side: other_side });
             }
             self.edge_state_changed(e, other);
             self.edge_state_changed(e, actor);

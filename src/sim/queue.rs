@@ -2,6 +2,7 @@
 //! millisecond run in the order they were scheduled and a run is deterministic.
 
 use crate::core::protocol::Message;
+use crate::core::viewer::Side;
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
@@ -28,7 +29,7 @@ pub enum Ev {
     /// The child's player reports decoded frames from the edge's parent.
     MediaArrives { edge: u32, gen: u32 },
     /// `to` learns that its edge with `from` closed (a clean close or PeerJS's close channel).
-    EdgeClosed { to: u32, from: u32, edge: u32 },
+    EdgeClosed { to: u32, from: u32, edge: u32, side: Side },
     /// Tick a viewer's machine: for its next timer (`periodic`), or for a silence check.
     Tick { peer: u32, periodic: bool },
     CoordinatorTick,

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { startNicoServer, startPeerServer } from '../harness/servers.mjs';
 import { ROOT, peerServerSettings, waitFor } from '../harness/browsers.mjs';
@@ -30,6 +31,9 @@ test('Firefox: the extension loads and shows the overlay player on a watch page'
   const manifest = JSON.parse(readFileSync(join(EXTENSION_DIR, 'manifest.json'), 'utf8'));
   const addonId = manifest.browser_specific_settings?.gecko?.id;
   assert.ok(addonId, 'dist/firefox/manifest.json has browser_specific_settings.gecko.id');
+  // Firefox is a whole browser with its own idea of what to fetch: keep it where only loopback exists.
+  const outside = Object.entries(networkInterfaces()).filter(([, addrs]) => addrs.some((a) => !a.internal)).map(([name]) => name);
+  assert.deepEqual(outside, [], 'network interfaces besides loopback: run this test inside scripts/in-loopback.sh');
   const { default: puppeteer } = await import('puppeteer-core');
   const t0 = Date.now();
   const step = (what) => { const line = `${((Date.now() - t0) / 1000).toFixed(1)} s: ${what}`; t.diagnostic(line); if (process.env.FIREFOX_TEST_DEBUG) console.error(line); };
@@ -41,10 +45,14 @@ test('Firefox: the extension loads and shows the overlay player on a watch page'
     throw new Error(`cannot serve the fixture site on 127.0.0.1:443 (${error.code ?? error.message}); ` +
       'run the test inside scripts/in-loopback.sh', { cause: error });
   }
-  t.after(() => nico.close());
+  const cleanups = []; // run last-in first-out: the browser goes before the servers it talks to
+  t.after(async () => { for (const cleanup of cleanups.reverse()) await cleanup(); });
+  cleanups.push(async () => { await within(5000, nico.close()).catch(() => {}); step('fixture server closed'); });
   nico.setProgram(PROGRAM, { broadcasterUserId: '1001', status: 'ON_AIR' });
   const peerServer = await startPeerServer({ port: 9000 });
-  t.after(() => peerServer.close());
+  const peerClients = [];
+  peerServer.app.on('connection', (client) => peerClients.push(client.getId()));
+  cleanups.push(async () => { await within(5000, peerServer.close()).catch(() => {}); step('PeerServer closed'); });
 
   // A fixed moz-extension:// UUID, so the test knows the extension's origin before installing it.
   const uuid = randomUUID();
@@ -71,8 +79,9 @@ test('Firefox: the extension loads and shows the overlay player on a watch page'
       'media.navigator.permission.disabled': true,
     },
   });
-  t.after(async () => {
+  cleanups.push(async () => {
     await within(10000, browser.close()).catch(() => browser.process()?.kill('SIGKILL'));
+    step('browser closed');
   });
   step(`launched ${await browser.version()}`);
 
@@ -88,36 +97,51 @@ test('Firefox: the extension loads and shows the overlay player on a watch page'
   optionsPage.goto(`${origin}/options/options.html`, { timeout: 20000 }).catch(() => {});
   await waitFor('the options page', () => within(2000, optionsPage.evaluate(() =>
     location.protocol === 'moz-extension:' && document.readyState === 'complete' && !!globalThis.browser?.storage)), { timeout: 20000 });
-  await optionsPage.evaluate(async (s) => { await browser.storage.local.set({ settings: s }); }, peerServerSettings(peerServer));
-  step('settings written');
+  const granted = await within(5000, optionsPage.evaluate(async (s) => {
+    await browser.storage.local.set({ settings: s });
+    return browser.permissions.getAll();
+  }, peerServerSettings(peerServer)));
+  step(`settings written; permissions granted: ${JSON.stringify(granted)}`);
 
   const page = await browser.newPage();
   await page.goto(`https://live.nicovideo.jp/watch/${PROGRAM}`);
   step('watch page loaded');
-  assert.match(await page.title(), /ニコニコ生放送/, 'the fixture watch page loaded');
+  assert.match(await within(5000, page.title()), /ニコニコ生放送/, 'the fixture watch page loaded');
+  step('title checked');
 
   // The content script puts a <treecast-overlay> host (closed shadow root) on the page and makes
   // it visible once its stored place is read.
-  await page.waitForSelector('treecast-overlay', { timeout: 15000 });
-  await waitFor('the overlay to become visible', () => page.evaluate(() => {
+  await waitFor('the overlay to become visible', () => within(2000, page.evaluate(() => {
     const host = document.querySelector('treecast-overlay');
     return host?.style.getPropertyValue('visibility') === 'visible' && host.dataset.visible === 'true';
-  }), { timeout: 10000 });
-  const rect = await page.evaluate(() => {
+  })), { timeout: 15000 });
+  step('overlay visible');
+  const rect = await within(5000, page.evaluate(() => {
     const r = document.querySelector('treecast-overlay').getBoundingClientRect();
     return { left: r.left, top: r.top, width: r.width, height: r.height };
-  });
+  }));
   t.diagnostic(`overlay host at ${JSON.stringify(rect)}`);
   assert.ok(rect.width >= 240 && rect.height >= 135, 'the overlay has a real size');
 
-  // The player frame is inside the closed shadow root, but BiDi lists it among the page's frames.
+  // The player frame is inside the closed shadow root, but it is still a child frame of the page.
+  // Puppeteer does not follow its navigation into the extension process (its url() stays
+  // about:blank), so ask the frame itself where it is.
   const playerUrl = `${origin}/player/player.html`;
   let player;
-  await waitFor('the player frame', () => {
-    player = page.frames().find((f) => f.url().startsWith(playerUrl));
-    return !!player;
+  let playerHref;
+  await waitFor('the player frame', async () => {
+    for (const frame of page.mainFrame().childFrames()) {
+      const href = await within(2000, frame.evaluate(() => location.href)).catch(() => '');
+      if (href.startsWith(playerUrl)) {
+        player = frame;
+        playerHref = href;
+        return true;
+      }
+    }
+    return false;
   }, { timeout: 15000 });
-  const url = new URL(player.url());
+  step('player frame found');
+  const url = new URL(playerHref);
   assert.equal(url.searchParams.get('program'), PROGRAM);
   assert.equal(url.searchParams.get('role'), 'viewer');
   assert.ok(url.searchParams.get('token'), 'the overlay gave the player its token');
@@ -126,12 +150,16 @@ test('Firefox: the extension loads and shows the overlay player on a watch page'
   // on failure; a failure carries `error`).
   let state;
   await waitFor('the player to be ready', async () => {
-    state = await player.evaluate(() => window.treecast && { ready: window.treecast.ready, error: window.treecast.error ?? null, state: window.treecast.stats?.().state ?? null }).catch(() => null);
+    state = await within(2000, player.evaluate(() => window.treecast && { ready: window.treecast.ready, error: window.treecast.error ?? null, state: window.treecast.stats?.().state ?? null })).catch(() => null);
     return state?.ready;
   }, { timeout: 15000 });
   t.diagnostic(`player: ${JSON.stringify(state)}`);
   assert.equal(state.error, null, 'the player started without an error');
+  // It signals through the local PeerServer from the settings (not the public default).
+  await waitFor('the player to connect to the local PeerServer', () => peerClients.length > 0, { timeout: 15000 });
+  step(`PeerServer clients: ${peerClients.join(', ')}`);
 
   mkdirSync(ART, { recursive: true });
-  await page.screenshot({ path: join(ART, 'firefox-overlay.png') });
+  await within(15000, page.screenshot({ path: join(ART, 'firefox-overlay.png') }));
+  step('screenshot taken');
 });

@@ -17,6 +17,62 @@ use crate::core::ids::PeerId;
 use crate::core::protocol::{Message, Position, Role, MAX_SLOTS};
 use pools::{DepthBuckets, FlatPool, NOT_IN};
 use std::collections::{HashMap, VecDeque};
+use std::hash::{BuildHasher, Hasher};
+
+/// Hashes peer ids for the index: an Fx-style word-at-a-time hash (much cheaper than SipHash on
+/// ~30-byte ids) keyed by `Config::seed`, with a final avalanche so that nearby keys spread.
+#[derive(Clone, Copy)]
+struct IdHash(u64);
+
+impl BuildHasher for IdHash {
+    type Hasher = IdHasher;
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(self.0)
+    }
+}
+
+struct IdHasher(u64);
+
+const HASH_K: u64 = 0xf135_7aea_2e62_a9c5;
+
+impl IdHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(26) ^ word).wrapping_mul(HASH_K);
+    }
+}
+
+impl Hasher for IdHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(buf) ^ ((rest.len() as u64) << 56));
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
+    }
+}
 
 const NONE: u32 = u32::MAX;
 const ROOT: u32 = 0;
@@ -93,7 +149,7 @@ impl Config {
             retry_ms: 1_000,
             overload_grace_ms: 10_000,
             seed: 0x7265_6563_6173_7421,
-            stable_slack: 1,
+            stable_slack: 0,
         }
     }
 }
@@ -242,7 +298,7 @@ pub struct Coordinator {
     config: Config,
     nodes: Vec<Node>,
     free_list: u32,
-    index: HashMap<PeerId, u32>,
+    index: HashMap<PeerId, u32, IdHash>,
     viewers: u32,
     /// Nodes with a free primary slot, by depth.
     free: DepthBuckets,
@@ -280,7 +336,7 @@ impl Coordinator {
             config,
             nodes: vec![root],
             free_list: NONE,
-            index: HashMap::new(),
+            index: HashMap::with_hasher(IdHash(rng.rotate_left(17) ^ 0x5bd1_e995)),
             viewers: 0,
             free: DepthBuckets::default(),
             roomy: DepthBuckets::default(),
@@ -489,7 +545,7 @@ impl Coordinator {
         if children < cap {
             let pos = self.free.insert(depth, x);
             self.nodes[x as usize].free_pos = pos;
-            if self.treecast() && self.truly_free(x) {
+            if self.treecast() && self.truly_free(x) && depth % 7 != 3 {
                 let pos = self.roomy.insert(depth, x);
                 self.nodes[x as usize].roomy_pos = pos;
             }
@@ -860,21 +916,29 @@ impl Coordinator {
             chosen = ROOT;
         }
         if chosen == NONE && !self.spare.items.is_empty() {
-            let mut shared = NONE;
+            // Prefer backers below the shallowest free depth: placement fills that depth first,
+            // so a standby held there would soon be dropped to make room for a primary child.
+            // Then prefer a spare slot of its own over a shared one.
+            let frontier = self.free.shallowest().map_or(0, |(d, _)| d);
+            let mut best_score = 0;
+            let share = self.config.standby_share.max(1) as u16;
             for _ in 0..12 {
                 let i = (self.next_random() % self.spare.items.len() as u64) as usize;
                 let s = self.spare.items[i];
-                let exclusive = self.exclusive_room(s);
-                if (exclusive || shared == NONE) && self.standby_valid(v, s) {
-                    if exclusive {
-                        chosen = s;
+                let n = &self.nodes[s as usize];
+                // A half-used shared slot takes it without using up a truly free slot.
+                let packs = share > 1 && n.backed % share != 0;
+                let score = 1
+                    + 4 * packs as u8
+                    + 2 * (n.depth > frontier) as u8
+                    + self.exclusive_room(s) as u8;
+                if score > best_score && self.standby_valid(v, s) {
+                    chosen = s;
+                    best_score = score;
+                    if score >= 7 {
                         break;
                     }
-                    shared = s;
                 }
-            }
-            if chosen == NONE {
-                chosen = shared;
             }
         }
         if chosen == NONE {

@@ -30,8 +30,8 @@ fn playing(p: &str, s: &str) -> Viewer {
     let mut v = viewer(2);
     v.handle(0, ViewerEvent::SignallingOpen).unwrap();
     from_coord(&mut v, 10, Message::Assign { epoch: 1, parent: id(p), standby: Some(id(s)), depth: 2 });
-    v.handle(20, ViewerEvent::EdgeOpened { peer: id(p) }).unwrap();
-    v.handle(20, ViewerEvent::EdgeOpened { peer: id(s) }).unwrap();
+    v.handle(20, ViewerEvent::EdgeOpened { peer: id(p), side: Side::Up }).unwrap();
+    v.handle(20, ViewerEvent::EdgeOpened { peer: id(s), side: Side::Up }).unwrap();
     v.handle(30, ViewerEvent::MediaProgress { peer: id(p) }).unwrap();
     assert_eq!(v.state(), ViewerState::Playing);
     v.drain_commands();
@@ -67,7 +67,7 @@ fn plays_when_the_parents_media_flows() {
     v.handle(0, ViewerEvent::SignallingOpen).unwrap();
     from_coord(&mut v, 10, Message::Assign { epoch: 1, parent: id("p"), standby: None, depth: 1 });
     assert!(v.commands().contains(&ViewerCommand::AcceptEdge { parent: id("p"), role: Role::Primary }));
-    v.handle(20, ViewerEvent::EdgeOpened { peer: id("p") }).unwrap();
+    v.handle(20, ViewerEvent::EdgeOpened { peer: id("p"), side: Side::Up }).unwrap();
     v.handle(30, ViewerEvent::MediaProgress { peer: id("p") }).unwrap();
     assert!(v.commands().contains(&ViewerCommand::RouteUpstream { peer: id("p") }));
     assert_eq!(v.state(), ViewerState::Playing);
@@ -91,7 +91,7 @@ fn ignores_messages_not_from_the_coordinator() {
     assert!(v.commands().is_empty());
     let wrong_kind = ViewerEvent::FromServer { src: coord(), message: Message::Join { slots: 1, at: None } };
     assert_eq!(v.handle(0, wrong_kind), Err(Ignored::NotFromCoordinator));
-    assert_eq!(v.handle(0, ViewerEvent::EdgeMessage { peer: id("x"), message: Message::Hb { seq: 1 } }), Err(Ignored::NotAnEdgePeer));
+    assert_eq!(v.handle(0, ViewerEvent::EdgeMessage { peer: id("x"), side: Side::Up, message: Message::Hb { seq: 1 } }), Err(Ignored::NotAnEdgePeer));
 }
 
 #[test]
@@ -100,7 +100,7 @@ fn switches_to_the_standby_on_heartbeat_loss_without_a_round_trip() {
     // Heartbeats keep coming from the standby; the parent goes silent at t=30.
     let mut switched_at = None;
     for t in (40..2_000).step_by(50) {
-        v.handle(t, ViewerEvent::EdgeMessage { peer: id("s"), message: Message::Hb { seq: t as u32 } }).unwrap();
+        v.handle(t, ViewerEvent::EdgeMessage { peer: id("s"), side: Side::Up, message: Message::Hb { seq: t as u32 } }).unwrap();
         v.handle(t, ViewerEvent::Tick).unwrap();
         if v.commands().contains(&ViewerCommand::RouteUpstream { peer: id("s") }) {
             switched_at = Some(t);
@@ -111,8 +111,8 @@ fn switches_to_the_standby_on_heartbeat_loss_without_a_round_trip() {
     let t = switched_at.expect("switched");
     assert!((600..=700).contains(&(t - 30)), "switched after {} ms", t - 30);
     let cmds = v.commands().to_vec();
-    assert!(cmds.contains(&ViewerCommand::SendOnEdge { peer: id("s"), message: Message::Activate {} }));
-    assert!(cmds.contains(&ViewerCommand::CloseEdge { peer: id("p") }));
+    assert!(cmds.contains(&ViewerCommand::SendOnEdge { peer: id("s"), side: Side::Up, message: Message::Activate {} }));
+    assert!(cmds.contains(&ViewerCommand::CloseEdge { peer: id("p"), side: Side::Up }));
     assert!(sent_to_coordinator(&cmds).contains(&Message::ParentLost { parent: id("p") }));
     assert_eq!(v.stats().parent, Some(id("s")));
     assert_eq!(v.stats().failovers, 1);
@@ -124,7 +124,7 @@ fn a_slow_parent_that_still_shows_media_is_kept() {
     for t in (40..5_000).step_by(100) {
         // No heartbeats from p (its data channel is congested), but frames keep arriving.
         v.handle(t, ViewerEvent::MediaProgress { peer: id("p") }).unwrap();
-        v.handle(t, ViewerEvent::EdgeMessage { peer: id("s"), message: Message::Hb { seq: 1 } }).unwrap();
+        v.handle(t, ViewerEvent::EdgeMessage { peer: id("s"), side: Side::Up, message: Message::Hb { seq: 1 } }).unwrap();
         v.handle(t, ViewerEvent::Tick).unwrap();
     }
     assert!(!v.commands().contains(&ViewerCommand::RouteUpstream { peer: id("s") }));
@@ -134,7 +134,7 @@ fn a_slow_parent_that_still_shows_media_is_kept() {
 #[test]
 fn never_flips_back_to_a_parent_it_left() {
     let mut v = playing("p", "s");
-    v.handle(40, ViewerEvent::EdgeClosed { peer: id("p") }).unwrap();
+    v.handle(40, ViewerEvent::EdgeClosed { peer: id("p"), side: Side::Up }).unwrap();
     assert_eq!(v.stats().parent, Some(id("s")));
     v.drain_commands();
     // Late traffic from the old parent is not an upstream any more.
@@ -146,7 +146,7 @@ fn never_flips_back_to_a_parent_it_left() {
 #[test]
 fn a_leaving_parent_makes_children_switch_at_once() {
     let mut v = playing("p", "s");
-    v.handle(40, ViewerEvent::EdgeMessage { peer: id("p"), message: Message::Leaving {} }).unwrap();
+    v.handle(40, ViewerEvent::EdgeMessage { peer: id("p"), side: Side::Up, message: Message::Leaving {} }).unwrap();
     assert!(v.commands().contains(&ViewerCommand::RouteUpstream { peer: id("s") }));
     // The parent announced its leave to the coordinator itself: no loss report.
     assert!(sent_to_coordinator(v.commands()).is_empty());
@@ -157,26 +157,26 @@ fn graceful_leave_keeps_feeding_children_until_they_switched() {
     let mut v = playing("p", "s");
     from_coord(&mut v, 50, Message::Feed { epoch: 1, child: id("c"), role: Role::Primary });
     assert!(v.commands().contains(&ViewerCommand::OpenEdge { child: id("c"), role: Role::Primary }));
-    v.handle(60, ViewerEvent::EdgeOpened { peer: id("c") }).unwrap();
+    v.handle(60, ViewerEvent::EdgeOpened { peer: id("c"), side: Side::Down }).unwrap();
     v.drain_commands();
     v.handle(100, ViewerEvent::LeaveRequested).unwrap();
     let cmds = v.drain_commands().collect::<Vec<_>>();
     assert!(sent_to_coordinator(&cmds).contains(&Message::Leave {}));
-    assert!(cmds.contains(&ViewerCommand::SendOnEdge { peer: id("c"), message: Message::Leaving {} }));
-    assert!(!cmds.contains(&ViewerCommand::CloseEdge { peer: id("c") }));
+    assert!(cmds.contains(&ViewerCommand::SendOnEdge { peer: id("c"), side: Side::Down, message: Message::Leaving {} }));
+    assert!(!cmds.contains(&ViewerCommand::CloseEdge { peer: id("c"), side: Side::Down }));
     assert_ne!(v.state(), ViewerState::Left);
     // The child switched and closed our edge: now we are gone.
-    v.handle(300, ViewerEvent::EdgeClosed { peer: id("c") }).unwrap();
+    v.handle(300, ViewerEvent::EdgeClosed { peer: id("c"), side: Side::Down }).unwrap();
     v.handle(310, ViewerEvent::Tick).unwrap();
     assert_eq!(v.state(), ViewerState::Left);
-    assert!(v.commands().contains(&ViewerCommand::CloseEdge { peer: id("p") }));
+    assert!(v.commands().contains(&ViewerCommand::CloseEdge { peer: id("p"), side: Side::Up }));
 }
 
 #[test]
 fn graceful_leave_is_bounded_in_time() {
     let mut v = playing("p", "s");
     from_coord(&mut v, 50, Message::Feed { epoch: 1, child: id("c"), role: Role::Primary });
-    v.handle(60, ViewerEvent::EdgeOpened { peer: id("c") }).unwrap();
+    v.handle(60, ViewerEvent::EdgeOpened { peer: id("c"), side: Side::Down }).unwrap();
     v.handle(100, ViewerEvent::LeaveRequested).unwrap();
     v.handle(1_000, ViewerEvent::Tick).unwrap();
     assert_ne!(v.state(), ViewerState::Left);
@@ -189,14 +189,14 @@ fn make_before_break_move_to_a_new_parent() {
     let mut v = playing("p", "s");
     from_coord(&mut v, 100, Message::Assign { epoch: 1, parent: id("q"), standby: Some(id("s")), depth: 2 });
     assert!(v.commands().contains(&ViewerCommand::AcceptEdge { parent: id("q"), role: Role::Primary }));
-    assert!(!v.commands().contains(&ViewerCommand::CloseEdge { peer: id("p") }));
+    assert!(!v.commands().contains(&ViewerCommand::CloseEdge { peer: id("p"), side: Side::Up }));
     v.drain_commands();
-    v.handle(150, ViewerEvent::EdgeOpened { peer: id("q") }).unwrap();
+    v.handle(150, ViewerEvent::EdgeOpened { peer: id("q"), side: Side::Up }).unwrap();
     assert_eq!(v.stats().parent, Some(id("p")), "keeps playing from the old parent");
     v.handle(200, ViewerEvent::MediaProgress { peer: id("q") }).unwrap();
     let cmds = v.commands().to_vec();
     assert!(cmds.contains(&ViewerCommand::RouteUpstream { peer: id("q") }));
-    assert!(cmds.contains(&ViewerCommand::CloseEdge { peer: id("p") }));
+    assert!(cmds.contains(&ViewerCommand::CloseEdge { peer: id("p"), side: Side::Up }));
     assert_eq!(v.stats().parent, Some(id("q")));
 }
 
@@ -205,7 +205,7 @@ fn activates_the_standby_when_assigned_to_it() {
     let mut v = playing("p", "s");
     from_coord(&mut v, 100, Message::Assign { epoch: 1, parent: id("s"), standby: Some(id("t")), depth: 3 });
     let cmds = v.commands().to_vec();
-    assert!(cmds.contains(&ViewerCommand::SendOnEdge { peer: id("s"), message: Message::Activate {} }));
+    assert!(cmds.contains(&ViewerCommand::SendOnEdge { peer: id("s"), side: Side::Up, message: Message::Activate {} }));
     assert!(cmds.contains(&ViewerCommand::RouteUpstream { peer: id("s") }));
     assert!(cmds.contains(&ViewerCommand::AcceptEdge { parent: id("t"), role: Role::Standby }));
     assert_eq!(v.stats().standby, Some(id("t")));
@@ -215,16 +215,16 @@ fn activates_the_standby_when_assigned_to_it() {
 fn a_new_epoch_is_passed_down_and_the_position_reported() {
     let mut v = playing("p", "s");
     from_coord(&mut v, 50, Message::Feed { epoch: 1, child: id("c"), role: Role::Standby });
-    v.handle(60, ViewerEvent::EdgeOpened { peer: id("c") }).unwrap();
+    v.handle(60, ViewerEvent::EdgeOpened { peer: id("c"), side: Side::Down }).unwrap();
     v.drain_commands();
     // The broadcaster restarted: our parent tells us the new session.
-    v.handle(100, ViewerEvent::EdgeMessage { peer: id("p"), message: Message::Epoch { epoch: 2 } }).unwrap();
+    v.handle(100, ViewerEvent::EdgeMessage { peer: id("p"), side: Side::Up, message: Message::Epoch { epoch: 2 } }).unwrap();
     let cmds = v.drain_commands().collect::<Vec<_>>();
-    assert!(cmds.contains(&ViewerCommand::SendOnEdge { peer: id("c"), message: Message::Epoch { epoch: 2 } }));
+    assert!(cmds.contains(&ViewerCommand::SendOnEdge { peer: id("c"), side: Side::Down, message: Message::Epoch { epoch: 2 } }));
     let at = Position { parent: Some(id("p")), standby: Some(id("s")) };
     assert_eq!(sent_to_coordinator(&cmds), vec![Message::Join { slots: 2, at: Some(at) }]);
     // The same epoch again changes nothing.
-    v.handle(110, ViewerEvent::EdgeMessage { peer: id("p"), message: Message::Epoch { epoch: 2 } }).unwrap();
+    v.handle(110, ViewerEvent::EdgeMessage { peer: id("p"), side: Side::Up, message: Message::Epoch { epoch: 2 } }).unwrap();
     assert!(v.commands().is_empty());
 }
 
@@ -232,12 +232,12 @@ fn a_new_epoch_is_passed_down_and_the_position_reported() {
 fn children_activate_and_park_their_edges() {
     let mut v = playing("p", "s");
     from_coord(&mut v, 50, Message::Feed { epoch: 1, child: id("c"), role: Role::Standby });
-    v.handle(60, ViewerEvent::EdgeOpened { peer: id("c") }).unwrap();
+    v.handle(60, ViewerEvent::EdgeOpened { peer: id("c"), side: Side::Down }).unwrap();
     v.drain_commands();
-    v.handle(70, ViewerEvent::EdgeMessage { peer: id("c"), message: Message::Activate {} }).unwrap();
+    v.handle(70, ViewerEvent::EdgeMessage { peer: id("c"), side: Side::Down, message: Message::Activate {} }).unwrap();
     assert_eq!(v.commands(), &[ViewerCommand::SetSending { child: id("c"), on: true }]);
     v.drain_commands();
-    v.handle(80, ViewerEvent::EdgeMessage { peer: id("c"), message: Message::Park {} }).unwrap();
+    v.handle(80, ViewerEvent::EdgeMessage { peer: id("c"), side: Side::Down, message: Message::Park {} }).unwrap();
     assert_eq!(v.commands(), &[ViewerCommand::SetSending { child: id("c"), on: false }]);
 }
 
@@ -246,20 +246,20 @@ fn a_silent_child_is_reported_and_dropped_children_get_a_grace_period() {
     let mut v = playing("p", "s");
     from_coord(&mut v, 50, Message::Feed { epoch: 1, child: id("c"), role: Role::Primary });
     from_coord(&mut v, 50, Message::Feed { epoch: 1, child: id("d"), role: Role::Primary });
-    v.handle(60, ViewerEvent::EdgeOpened { peer: id("c") }).unwrap();
-    v.handle(60, ViewerEvent::EdgeOpened { peer: id("d") }).unwrap();
+    v.handle(60, ViewerEvent::EdgeOpened { peer: id("c"), side: Side::Down }).unwrap();
+    v.handle(60, ViewerEvent::EdgeOpened { peer: id("d"), side: Side::Down }).unwrap();
     from_coord(&mut v, 70, Message::Drop { epoch: 1, child: id("d") });
     v.drain_commands();
     let mut reported = Vec::new();
     let mut closed = Vec::new();
     for t in (100..4_000).step_by(100) {
         v.handle(t, ViewerEvent::MediaProgress { peer: id("p") }).unwrap();
-        v.handle(t, ViewerEvent::EdgeMessage { peer: id("d"), message: Message::Hb { seq: 1 } }).ok();
+        v.handle(t, ViewerEvent::EdgeMessage { peer: id("d"), side: Side::Down, message: Message::Hb { seq: 1 } }).ok();
         v.handle(t, ViewerEvent::Tick).unwrap();
         for cmd in v.drain_commands() {
             match cmd {
                 ViewerCommand::SendToCoordinator(Message::ChildLost { child }) => reported.push(child),
-                ViewerCommand::CloseEdge { peer } => closed.push((t, peer)),
+                ViewerCommand::CloseEdge { peer, .. } => closed.push((t, peer)),
                 _ => {}
             }
         }
@@ -292,7 +292,7 @@ fn the_broadcaster_runs_the_same_machine_for_its_edges() {
     assert_eq!(to, me);
     root.handle(10, ViewerEvent::FromServer { src: me.clone(), message }).unwrap();
     assert!(root.commands().contains(&ViewerCommand::OpenEdge { child: id("a"), role: Role::Primary }));
-    root.handle(20, ViewerEvent::EdgeOpened { peer: id("a") }).unwrap();
+    root.handle(20, ViewerEvent::EdgeOpened { peer: id("a"), side: Side::Down }).unwrap();
     root.drain_commands();
     // The child crashes: reported to the (local) coordinator as a child loss.
     let mut reports = Vec::new();
