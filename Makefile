@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: all setup build test test-native test-unit test-browser lint demo bench-core clean
+.PHONY: all setup build test demo bench-core sim clean
 
 all: build
 
@@ -24,3 +24,7 @@ bench-core: setup
 
 clean:
 	rm -rf target dist demo-out tests/artifacts
+
+# The 100,000-viewer simulation of both policies (see src/sim/README.md).
+sim: setup
+	cargo run --release --bin treecast-sim -- --viewers 100000 --duration 2h --policy treecast,seed --json bench/results/sim.json --svg bench/results/sim

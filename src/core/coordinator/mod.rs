@@ -545,7 +545,7 @@ impl Coordinator {
         if children < cap {
             let pos = self.free.insert(depth, x);
             self.nodes[x as usize].free_pos = pos;
-            if self.treecast() && self.truly_free(x) && depth % 7 != 3 {
+            if self.treecast() && self.truly_free(x) {
                 let pos = self.roomy.insert(depth, x);
                 self.nodes[x as usize].roomy_pos = pos;
             }
