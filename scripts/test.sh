@@ -14,7 +14,7 @@ step() {
 step native cargo test --release
 step unit node --test tests/unit/
 step lint-firefox npx --no-install web-ext lint --source-dir dist/firefox --self-hosted --output text
-step browser scripts/in-loopback.sh node --test --test-concurrency=1 tests/e2e/
+step browser scripts/in-loopback.sh node --test --test-force-exit --test-concurrency=1 tests/e2e/
 if [ ${#failed[@]} -gt 0 ]; then
   echo "make test: failed steps: ${failed[*]}"
   exit 1

@@ -96,11 +96,12 @@ export class Broadcaster {
 
   onCommand(cmd) {
     if (cmd.c === 'log') this.driver.note(cmd.level, cmd.text);
-    if (cmd.c === 'state') this.ui.badge({ state: 'broadcasting', depth: 0, below: cmd.below });
   }
 
+  /** Every half second: the tree to storage (so a reload resumes it) and the badge's count. */
   async save() {
     if (!this.brain) return;
+    this.ui.badge({ state: 'broadcasting', depth: 0, below: JSON.parse(this.brain.stats()).viewers });
     const value = { on: true, source: this.config.source, fanout: this.config.fanout, pattern: this.config.pattern, snapshot: this.brain.snapshot() };
     await api().storage.local.set({ [this.key]: value });
   }
