@@ -19,8 +19,6 @@ export class Edge extends EventTarget {
     this.side = side;
     this.closed = false;
     this.stream = null;
-    this.sending = null;
-    this.lastInboundBytes = 0;
     call.on('stream', (stream) => {
       this.stream = stream;
       this.emit('media', { stream });
@@ -52,7 +50,6 @@ export class Edge extends EventTarget {
   /** Points our senders at `tracks` ({video, audio}); null parks them. No renegotiation. */
   async setTracks(tracks) {
     if (!this.pc || this.closed) return;
-    this.sending = tracks;
     await Promise.all(this.pc.getTransceivers().map((t) => {
       const next = tracks?.[t.receiver.track.kind] ?? null;
       return t.sender.track === next ? null : t.sender.replaceTrack(next).catch(() => {});

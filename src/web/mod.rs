@@ -23,8 +23,3 @@ pub fn viewer_peer_id(random: &[u8]) -> Result<String, JsError> {
     let bytes: [u8; 12] = random.try_into().map_err(|_| JsError::new("need 12 random bytes"))?;
     Ok(ids::viewer_peer_id(bytes).as_str().to_owned())
 }
-
-#[wasm_bindgen]
-pub fn version() -> String {
-    env!("CARGO_PKG_VERSION").to_string()
-}
