@@ -932,8 +932,7 @@ impl Sim {
             }
         }
         let any_dead = matching.iter().any(|&e| self.edges[e as usize].dead);
-        for i in 0..matching.len() {
-            let e = matching[i];
+        for &e in &matching {
             let dead = self.edges[e as usize].dead;
             if any_dead && !dead {
                 continue;
