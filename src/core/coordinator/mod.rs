@@ -1248,13 +1248,8 @@ impl Coordinator {
         self.release_backed(x);
         let depth = self.nodes[x as usize].depth;
         let has_children = self.nodes[x as usize].children > 0;
-        // Seed: the last leaf takes the departed relay's place (the original library's repair).
-        // Treecast: no replacement. The children have already switched to their standbys on
-        // their own; moving them again under a replacement would cost each a second switch (a
-        // new connection and a visible hiccup) right after the first. They stay where their
-        // standby put them, and the tick's bounded depth-restoring moves reshape the tree later.
         // Pick the replacement while every leaf is still attached (it may sit below `x`).
-        let replacement = if has_children && self.config.policy == Policy::Seed {
+        let replacement = if has_children {
             self.find_replacement(x, depth, self.nodes[x as usize].children)
         } else {
             None

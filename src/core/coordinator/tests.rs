@@ -78,14 +78,13 @@ fn phones_wait_when_nobody_can_relay() {
 }
 
 #[test]
-fn relay_loss_keeps_subtrees_and_leaves_children_on_their_standbys() {
+fn relay_loss_keeps_subtrees_and_refills_its_place() {
     let mut c = coord(Policy::Treecast);
     for i in 0..40 {
         join(&mut c, i, &format!("v{i}"), 2);
         c.handle(i, Event::Tick).unwrap();
     }
     let before = c.view();
-    let max_before = before.iter().map(|n| n.depth).max().unwrap();
     let relay = before.iter().find(|n| n.depth == 2 && n.children.len() == 2).unwrap().clone();
     let grandchildren: Vec<(PeerId, PeerId)> = relay
         .children
@@ -100,27 +99,20 @@ fn relay_loss_keeps_subtrees_and_leaves_children_on_their_standbys() {
     for (ch, g) in grandchildren {
         assert_eq!(node(&after, g.as_str()).parent, ch);
     }
-    // Each child stays on the standby it switched to by itself: no second switch.
-    for ch in &relay.children {
-        let was = node(&before, ch.as_str());
-        assert_eq!(Some(node(&after, ch.as_str()).parent.clone()), was.standby, "{ch:?}");
-    }
+    // Someone took its place at the same depth, and the tree did not get deeper.
+    let parent_kids = &node(&after, before.iter().find(|n| n.id == relay.parent).unwrap().id.as_str()).children;
+    assert_eq!(parent_kids.len(), 2);
+    assert!(c.stats().max_depth <= before.iter().map(|n| n.depth).max().unwrap());
     // Nothing is sent to the lost relay.
     for cmd in c.commands() {
         let (to, _) = crate::core::outbox::to_message(cmd, 7);
         assert_ne!(to, relay.id);
     }
     assert_eq!(c.stats().repairs, 1);
-    // Bounded depth-restoring moves bring the tree back to its depth.
-    for t in 0..200 {
-        c.handle(200 + t, Event::Tick).unwrap();
-        c.check_invariants().unwrap();
-    }
-    assert!(c.stats().max_depth <= max_before, "{} > {max_before}", c.stats().max_depth);
 }
 
 #[test]
-fn losing_the_broadcasters_child_is_repaired() {
+fn losing_the_broadcasters_child_is_repaired_in_place() {
     let mut c = coord(Policy::Treecast);
     for i in 0..10 {
         join(&mut c, i, &format!("v{i}"), 2);
@@ -130,11 +122,6 @@ fn losing_the_broadcasters_child_is_repaired() {
     c.check_invariants().unwrap();
     let v = c.view();
     assert_eq!(v.iter().filter(|n| n.depth == 1).count(), 1);
-    // The tree regains its depth through the bounded moves of the next ticks.
-    for t in 0..100 {
-        c.handle(30 + t, Event::Tick).unwrap();
-        c.check_invariants().unwrap();
-    }
     assert!(c.stats().max_depth <= 4, "{:#?}", c.view().iter().map(|n| (n.id.to_string(), n.parent.to_string(), n.depth)).collect::<Vec<_>>());
 }
 
