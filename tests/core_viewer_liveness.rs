@@ -2,7 +2,7 @@
 //! coordinator that forgot it gets a fresh join with its position while media keeps flowing.
 
 use treecast::core::ids::PeerId;
-use treecast::core::protocol::{Message, Role};
+use treecast::core::protocol::Message;
 use treecast::core::viewer::{Side, Viewer, ViewerCommand, ViewerConfig, ViewerEvent};
 
 fn id(s: &str) -> PeerId {
@@ -78,7 +78,6 @@ fn a_forgotten_viewer_joins_again_with_its_position_and_keeps_playing() {
     assert!(t >= 1_210, "joined at {t}, before retry_ms passed");
     assert_eq!(at.and_then(|p| p.parent), Some(id("b")));
     assert_eq!(v.stats().parent, Some(id("b")));
-    let _ = Role::Primary;
 }
 
 #[test]

@@ -487,14 +487,7 @@ impl Sim {
             return;
         }
         if !p.picture {
-            let d = now - p.stall_since_ms;
-            if d > 0 {
-                p.stall_ms += d;
-                self.metrics.stalls += 1;
-                if d >= 1000 {
-                    self.metrics.long_stalls += 1;
-                }
-            }
+            count_stall(&mut self.metrics, &mut p.stall_ms, now - p.stall_since_ms);
         }
         if self.trace && p.stall_ms > 20_000 {
             eprintln!("LONG STALL v{v}: {} ms of {} ms", p.stall_ms, now - p.first_picture_ms);
@@ -1084,14 +1077,7 @@ impl Sim {
                 p.first_picture_ms = now;
                 self.metrics.startup_ms.push((now - p.arrived_ms) as u32);
             } else {
-                let d = now - p.stall_since_ms;
-                if d > 0 {
-                    p.stall_ms += d;
-                    self.metrics.stalls += 1;
-                    if d >= 1000 {
-                        self.metrics.long_stalls += 1;
-                    }
-                }
+                count_stall(&mut self.metrics, &mut p.stall_ms, now - p.stall_since_ms);
             }
         } else if p.first_picture_ms != NEVER {
             p.stall_since_ms = now;
@@ -1173,5 +1159,17 @@ pub fn policy_name(p: Policy) -> &'static str {
     match p {
         Policy::Treecast => "treecast",
         Policy::Seed => "seed",
+    }
+}
+
+/// Adds one stall of `d` ms (if any) to a viewer's total and to the run's counts.
+fn count_stall(metrics: &mut Metrics, viewer_stall_ms: &mut u64, d: u64) {
+    if d == 0 {
+        return;
+    }
+    *viewer_stall_ms += d;
+    metrics.stalls += 1;
+    if d >= 1000 {
+        metrics.long_stalls += 1;
     }
 }
