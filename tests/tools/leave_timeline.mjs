@@ -4,7 +4,7 @@
 // Run: N=10 DEPTH=2 scripts/in-loopback.sh node tests/tools/leave_timeline.mjs
 import { startSession } from '../harness/session.mjs';
 import { frameSummary, recordFrames } from '../harness/browsers.mjs';
-import { readTree, settledTree, descendants } from '../harness/tree.mjs';
+import { settledTree, descendants } from '../harness/tree.mjs';
 const N = Number(process.env.N ?? 3);
 const s = await startSession({ slots: 2 });
 try {
