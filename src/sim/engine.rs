@@ -247,8 +247,7 @@ impl Sim {
         if let Some(at) = self.cfg.reload_at_ms.filter(|&at| at < end) {
             self.queue.push(at, Ev::ReloadStart);
         }
-        while self.queue.peek_time().is_some_and(|t| t <= end) {
-            let (at, ev) = self.queue.pop().expect("peeked");
+        while let Some((at, ev)) = self.queue.pop_until(end) {
             self.now = at;
             self.dispatch(ev);
             if self.queue.processed() % 8192 == 0 {
