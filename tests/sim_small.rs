@@ -32,6 +32,13 @@ fn close(a: f64, b: f64, tol: f64) -> bool {
     (a - b).abs() <= tol
 }
 
+/// The only cause with stall time, and its seconds.
+fn sole_cause(r: &Report) -> (&'static str, f64) {
+    let with: Vec<_> = r.stall_causes.iter().filter(|c| c.stalls > 0).collect();
+    assert_eq!(with.len(), 1, "{:?}", r.stall_causes);
+    (with[0].cause, with[0].stall_s)
+}
+
 #[test]
 fn one_viewer_no_churn() {
     // t=0 page opens; 500 PeerServer open, join sent; 550 coordinator places it under the
@@ -65,6 +72,10 @@ fn seed_relay_crash_stalls_for_ice_timeout_plus_reconnection() {
     let r = chain(Policy::Seed, true);
     assert!(close(r.stall_per_viewer_s.max, 5.65, 1e-9), "{:?}", r.stall_per_viewer_s);
     assert_eq!(r.departures_crash, 1);
+    let (cause, s) = sole_cause(&r);
+    assert_eq!(cause, "upstream crash");
+    assert!(close(s, 5.65, 1e-9));
+    assert!(close(r.stall_by_length_per_viewer_s[1], 5.65 / 2.0, 1e-9), "1-10 s bucket, per viewer (A and B)");
 }
 
 #[test]
@@ -74,6 +85,7 @@ fn treecast_relay_crash_stalls_for_heartbeat_loss_plus_activation() {
     // 60.620 the root unparks; first frame 70 ms + 20 ms later: 60.710. Stall 0.71 s.
     let r = chain(Policy::Treecast, true);
     assert!(close(r.stall_per_viewer_s.max, 0.71, 1e-9), "{:?}", r.stall_per_viewer_s);
+    assert_eq!(sole_cause(&r).0, "upstream crash");
 }
 
 #[test]
@@ -82,6 +94,7 @@ fn treecast_graceful_leave_costs_one_activation() {
     // 20 ms, unpark 70 ms, frame 20 ms): picture again at 60.110. Stall 0.11 s.
     let r = chain(Policy::Treecast, false);
     assert!(close(r.stall_per_viewer_s.max, 0.11, 1e-9), "{:?}", r.stall_per_viewer_s);
+    assert_eq!(sole_cause(&r).0, "leaving notice");
 }
 
 #[test]
@@ -93,6 +106,7 @@ fn seed_graceful_leave_costs_close_channel_plus_reconnection() {
     c.seed_close_ms = (300, 300);
     let r = run(c);
     assert!(close(r.stall_per_viewer_s.max, 0.65, 1e-9), "{:?}", r.stall_per_viewer_s);
+    assert_eq!(sole_cause(&r).0, "upstream closed");
 }
 
 fn without_wall_time(r: &Report) -> serde_json::Value {

@@ -38,7 +38,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::config::SimConfig;
-use super::metrics::{Metrics, Report, RunFacts};
+use super::metrics::{Cause, Metrics, Report, RunFacts};
 use super::queue::{Ev, Queue};
 use super::rng::{mix, Rng};
 
@@ -59,12 +59,17 @@ struct Peer {
     first_picture_ms: u64,
     stall_since_ms: u64,
     stall_ms: u64,
+    /// What started the current stall.
+    stall_cause: Cause,
     state: ViewerState,
     /// The page exists (its machine runs and its edges carry heartbeats).
     alive: bool,
     /// Counted in the audience: from arrival to the end of its session.
     watching: bool,
     picture: bool,
+    /// Arrival of the last message through the PeerServer to / from the broadcaster (FIFO).
+    last_up_signal_ms: u64,
+    last_down_signal_ms: u64,
     /// When the pending timer tick fires (NEVER: none).
     timer_at: u64,
     expire_pending: bool,
@@ -113,6 +118,7 @@ pub struct Sim {
     metrics: Metrics,
     command_buf: Vec<ViewerCommand>,
     coordinator_buf: Vec<Command>,
+    root_buf: Vec<ViewerCommand>,
     stack: Vec<u32>,
     scratch: Vec<u32>,
     /// Reused for the neighbours a tick hears from, with the side of the edge.
@@ -121,9 +127,13 @@ pub struct Sim {
     memo_depth: Vec<u32>,
     memo_latency: Vec<u32>,
     stamp: u32,
+    /// What the event being handled would start if it took a picture away.
+    cause: Cause,
     progress: Option<Arc<AtomicU64>>,
     /// `TREECAST_SIM_TRACE=1`: print every event and command on stderr (small runs only).
     trace: bool,
+    /// `TREECAST_SIM_LONG_STALLS=<ms>`: print every stall at least this long on stderr.
+    report_stalls_from_ms: u64,
     /// `TREECAST_SIM_COUNTS=1`: count events by kind (printed at the end).
     count_events: bool,
     event_counts: std::collections::BTreeMap<String, u64>,
@@ -173,6 +183,7 @@ impl Sim {
             metrics: Metrics::default(),
             command_buf: Vec::new(),
             coordinator_buf: Vec::new(),
+            root_buf: Vec::new(),
             stack: Vec::new(),
             scratch: Vec::new(),
             scratch_sides: Vec::new(),
@@ -180,8 +191,10 @@ impl Sim {
             memo_depth: Vec::new(),
             memo_latency: Vec::new(),
             stamp: 0,
+            cause: Cause::Other,
             progress: None,
             trace: std::env::var_os("TREECAST_SIM_TRACE").is_some(),
+            report_stalls_from_ms: std::env::var("TREECAST_SIM_LONG_STALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(u64::MAX),
             count_events: std::env::var_os("TREECAST_SIM_COUNTS").is_some(),
             event_counts: Default::default(),
             cfg,
@@ -218,10 +231,13 @@ impl Sim {
             first_picture_ms: NEVER,
             stall_since_ms: 0,
             stall_ms: 0,
+            stall_cause: Cause::Other,
             state: ViewerState::Waiting,
             alive: true,
             watching: false,
             picture: false,
+            last_up_signal_ms: 0,
+            last_down_signal_ms: 0,
             timer_at: NEVER,
             expire_pending: false,
             scripted_crash: None,
@@ -292,6 +308,13 @@ impl Sim {
             let key = name.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("").to_string();
             *self.event_counts.entry(key).or_insert(0) += 1;
         }
+        self.cause = match &ev {
+            Ev::FromCoordinator(..) => Cause::Coordinator,
+            Ev::EdgeMessage { message: Message::Leaving {}, .. } => Cause::LeavingNotice,
+            Ev::EdgeClosed { .. } => Cause::ClosedByPeer,
+            Ev::Tick { .. } => Cause::Timer,
+            _ => Cause::Other,
+        };
         match ev {
             Ev::Arrive => self.on_arrive(),
             Ev::SignallingOpen(v) => self.viewer_event(v, ViewerEvent::SignallingOpen),
@@ -356,8 +379,15 @@ impl Sim {
         self.rng.range(lo, hi)
     }
 
-    fn signalling_delay(&mut self) -> u64 {
-        self.uniform(self.cfg.signalling_ms)
+    /// When a message through the PeerServer between viewer `v` and the broadcaster arrives
+    /// (`to_coordinator`: sent by `v`). Each page has one WebSocket to the server, so messages
+    /// between the two arrive in the order they were sent: a sampled delay never overtakes.
+    fn signalling_arrival(&mut self, v: u32, to_coordinator: bool) -> u64 {
+        let at = self.now + self.uniform(self.cfg.signalling_ms);
+        let p = &mut self.peers[v as usize];
+        let last = if to_coordinator { &mut p.last_up_signal_ms } else { &mut p.last_down_signal_ms };
+        *last = (*last).max(at);
+        *last
     }
 
     /// One-way network delay between two pages: fixed per pair (a hash), so both directions and
@@ -486,10 +516,11 @@ impl Sim {
             return;
         }
         if !p.picture {
-            count_stall(&mut self.metrics, &mut p.stall_ms, now - p.stall_since_ms);
-        }
-        if self.trace && p.stall_ms > 20_000 {
-            eprintln!("LONG STALL v{v}: {} ms of {} ms", p.stall_ms, now - p.first_picture_ms);
+            p.stall_ms += now - p.stall_since_ms;
+            if now - p.stall_since_ms >= self.report_stalls_from_ms {
+                eprintln!("stall v{v}: {:?}, {} .. {} ms (cut by departure)", p.stall_cause, p.stall_since_ms, now);
+            }
+            self.metrics.count_stall(p.stall_cause, now - p.stall_since_ms);
         }
         self.metrics.watch_ms_total += now - p.first_picture_ms;
         self.metrics.stall_ms_total += p.stall_ms;
@@ -499,6 +530,12 @@ impl Sim {
     /// The page is gone. `close`: its edges close cleanly and neighbours hear of it after this
     /// delay; `None`: it just stops (crash, tab closed), neighbours notice the silence.
     fn vanish(&mut self, v: u32, close: Option<(u64, u64)>) {
+        let outer_cause = self.cause;
+        self.cause = match close {
+            _ if v == BROADCASTER => Cause::Reload,
+            Some(_) => Cause::Close,
+            None => Cause::Crash,
+        };
         let p = &mut self.peers[v as usize];
         p.alive = false;
         p.machine = None;
@@ -524,17 +561,21 @@ impl Sim {
                     let side = self.side_for(e, other);
                     self.viewer_event(other, ViewerEvent::EdgeMessage { peer, side, message: Message::Hb { seq: 0 } });
                     // The neighbour's silence checks: its upstream after `loss_after`, children
-                    // and standby parents after `slow_loss_after`.
+                    // and standby parents after `slow_loss_after`. A parent only checks its
+                    // children (slow); one tick does when both limits are the same (seed).
                     let phase = self.uniform(self.cfg.tick_phase_ms);
-                    for after in [self.viewer_config.loss_after_ms, self.viewer_config.slow_loss_after_ms] {
-                        self.queue.push(self.now + after + phase, Ev::Tick { peer: other, periodic: false });
+                    let (fast, slow) = (self.viewer_config.loss_after_ms, self.viewer_config.slow_loss_after_ms);
+                    if side == Side::Up && fast != slow {
+                        self.queue.push(self.now + fast + phase, Ev::Tick { peer: other, periodic: false });
                     }
+                    self.queue.push(self.now + slow + phase, Ev::Tick { peer: other, periodic: false });
                 }
             }
             self.edge_state_changed(e, other);
         }
         self.set_picture(v, false);
         self.propagate_from(v);
+        self.cause = outer_cause;
     }
 
     // ----- the broadcaster's page -------------------------------------------------------------
@@ -553,17 +594,19 @@ impl Sim {
             let epoch = c.epoch();
             let mut from_coordinator = std::mem::take(&mut self.coordinator_buf);
             from_coordinator.extend(c.drain_commands());
-            let mut from_root = Vec::new();
+            let mut from_root = std::mem::take(&mut self.root_buf);
             if let Some(root) = self.peers[BROADCASTER as usize].machine.as_mut() {
                 from_root.extend(root.drain_commands());
             }
             if from_coordinator.is_empty() && from_root.is_empty() {
                 self.coordinator_buf = from_coordinator;
+                self.root_buf = from_root;
                 return;
             }
             for command in from_coordinator.drain(..) {
-                let (to, message) = outbox::to_message(&command, epoch);
+                let (to, message) = outbox::into_message(command, epoch);
                 let t = index_of(&to);
+                drop(to);
                 if t == BROADCASTER {
                     let src = self.peers[BROADCASTER as usize].id.clone();
                     if let Some(root) = self.peers[BROADCASTER as usize].machine.as_mut() {
@@ -571,14 +614,15 @@ impl Sim {
                     }
                 } else {
                     self.metrics.count_coordinator_message(self.now, false);
-                    let at = self.now + self.signalling_delay();
+                    let at = self.signalling_arrival(t, false);
                     self.queue.push(at, Ev::FromCoordinator(t, message));
                 }
             }
             self.coordinator_buf = from_coordinator;
-            for command in from_root {
+            for command in from_root.drain(..) {
                 self.execute(BROADCASTER, command);
             }
+            self.root_buf = from_root;
         }
     }
 
@@ -705,7 +749,7 @@ impl Sim {
                         let _ = c.handle(self.now, event);
                     }
                 } else {
-                    let at = self.now + self.signalling_delay();
+                    let at = self.signalling_arrival(actor, true);
                     self.queue.push(at, Ev::ToCoordinator(actor, message));
                 }
             }
@@ -1076,10 +1120,15 @@ impl Sim {
                 p.first_picture_ms = now;
                 self.metrics.startup_ms.push((now - p.arrived_ms) as u32);
             } else {
-                count_stall(&mut self.metrics, &mut p.stall_ms, now - p.stall_since_ms);
+                p.stall_ms += now - p.stall_since_ms;
+                if now - p.stall_since_ms >= self.report_stalls_from_ms {
+                    eprintln!("stall v{v}: {:?}, {} .. {} ms (routed from v{})", p.stall_cause, p.stall_since_ms, now, p.routed);
+                }
+                self.metrics.count_stall(p.stall_cause, now - p.stall_since_ms);
             }
         } else if p.first_picture_ms != NEVER {
             p.stall_since_ms = now;
+            p.stall_cause = self.cause;
         }
     }
 
@@ -1161,14 +1210,23 @@ pub fn policy_name(p: Policy) -> &'static str {
     }
 }
 
-/// Adds one stall of `d` ms (if any) to a viewer's total and to the run's counts.
-fn count_stall(metrics: &mut Metrics, viewer_stall_ms: &mut u64, d: u64) {
-    if d == 0 {
-        return;
-    }
-    *viewer_stall_ms += d;
-    metrics.stalls += 1;
-    if d >= 1000 {
-        metrics.long_stalls += 1;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signalling_between_two_pages_keeps_its_order() {
+        // Delays 20..80 ms sampled per message: without FIFO a later message often overtakes.
+        let mut sim = Sim::new(SimConfig::new(Policy::Treecast, 0, 60_000, 3));
+        sim.peers.push(sim.new_peer(PeerId::parse("v1").unwrap()));
+        for to_coordinator in [false, true] {
+            let mut last = 0;
+            for step in 0..200 {
+                sim.now = step * 5;
+                let at = sim.signalling_arrival(1, to_coordinator);
+                assert!(at >= last && at >= sim.now + 20, "{at} after {last}");
+                last = at;
+            }
+        }
     }
 }

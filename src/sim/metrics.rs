@@ -56,6 +56,71 @@ pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     sorted[rank - 1]
 }
 
+/// What started a stall: the event that took the picture away where the loss began (viewers
+/// below inherit it). A stall keeps its first cause even if later events prolong it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// An upstream page vanished without closing (crash, tab closed): found by silence.
+    Crash,
+    /// An upstream page closed its connections (seed's clean departure; treecast's leaving relay
+    /// once its grace ends with a child still on it).
+    Close,
+    /// Treecast: the parent's `leaving` notice; the child switched to its standby.
+    LeavingNotice,
+    /// The coordinator's order (assign: a move or a standby promoted; drop; wait).
+    Coordinator,
+    /// A connection closed by the peer at its other end (dropped, replaced, given up).
+    ClosedByPeer,
+    /// The viewer's own timer (a move that timed out, a dropped child's grace ending).
+    Timer,
+    /// The broadcaster's page reloaded.
+    Reload,
+    Other,
+}
+
+impl Cause {
+    pub const ALL: [Cause; 8] = [
+        Cause::Crash,
+        Cause::Close,
+        Cause::LeavingNotice,
+        Cause::Coordinator,
+        Cause::ClosedByPeer,
+        Cause::Timer,
+        Cause::Reload,
+        Cause::Other,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Cause::Crash => "upstream crash",
+            Cause::Close => "upstream closed",
+            Cause::LeavingNotice => "leaving notice",
+            Cause::Coordinator => "coordinator order",
+            Cause::ClosedByPeer => "edge closed by peer",
+            Cause::Timer => "own timer",
+            Cause::Reload => "broadcaster reload",
+            Cause::Other => "other",
+        }
+    }
+}
+
+/// Stall time and counts started by one cause.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CauseTotals {
+    pub cause: &'static str,
+    pub stalls: u64,
+    /// Stalls of 1 s or more.
+    pub long_stalls: u64,
+    /// Seconds of stall, summed over viewers.
+    pub stall_s: f64,
+    /// Share of all stall time.
+    pub share: f64,
+    /// Seconds per viewer that had a first frame (adds up to the mean stall per viewer).
+    pub per_viewer_s: f64,
+    /// Longest single stall, seconds.
+    pub max_s: f64,
+}
+
 /// Running totals of one policy run.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -68,6 +133,13 @@ pub struct Metrics {
     pub stall_ms_total: u64,
     pub stalls: u64,
     pub long_stalls: u64,
+    /// Per cause (index: position in `Cause::ALL`): stall ms, stalls, stalls >= 1 s, longest.
+    pub cause_ms: [u64; 8],
+    pub cause_stalls: [u64; 8],
+    pub cause_long: [u64; 8],
+    pub cause_max_ms: [u64; 8],
+    /// Stall ms in stalls shorter than 1 s, of 1 to 10 s, of 10 s or more.
+    pub length_ms: [u64; 3],
     pub startup_ms: Vec<u32>,
     pub never_played: u64,
     /// Sampled depth of every playing viewer (index = depth).
@@ -85,6 +157,23 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// One stall of `d` ms (if any) that `cause` started.
+    pub fn count_stall(&mut self, cause: Cause, d: u64) {
+        if d == 0 {
+            return;
+        }
+        let i = cause as usize;
+        self.stalls += 1;
+        self.cause_ms[i] += d;
+        self.cause_stalls[i] += 1;
+        self.cause_max_ms[i] = self.cause_max_ms[i].max(d);
+        if d >= 1000 {
+            self.long_stalls += 1;
+            self.cause_long[i] += 1;
+        }
+        self.length_ms[if d < 1_000 { 0 } else if d < 10_000 { 1 } else { 2 }] += d;
+    }
+
     pub fn count_coordinator_message(&mut self, now_ms: u64, inbound: bool) {
         let s = (now_ms / 1000) as usize;
         if self.coordinator_msgs.len() <= s {
@@ -130,6 +219,10 @@ pub struct Report {
     pub stalls_per_viewer_hour: f64,
     /// Stalls of 1 s or more, per viewer-hour.
     pub long_stalls_per_viewer_hour: f64,
+    /// Where the stall time came from (what started each stall).
+    pub stall_causes: Vec<CauseTotals>,
+    /// Stall seconds per viewer in stalls shorter than 1 s, of 1 to 10 s, of 10 s or more.
+    pub stall_by_length_per_viewer_s: [f64; 3],
     /// Page open to first frame, seconds.
     pub startup_s: Summary,
     pub never_played: u64,
@@ -225,6 +318,23 @@ impl Metrics {
             stall_per_viewer_s: Summary::of_sorted(&stall),
             stalls_per_viewer_hour: if watch_h > 0.0 { self.stalls as f64 / watch_h } else { 0.0 },
             long_stalls_per_viewer_hour: if watch_h > 0.0 { self.long_stalls as f64 / watch_h } else { 0.0 },
+            stall_by_length_per_viewer_s: self.length_ms.map(|ms| ms as f64 / 1000.0 / self.stall_ms.len().max(1) as f64),
+            stall_causes: Cause::ALL
+                .iter()
+                .map(|&c| {
+                    let i = c as usize;
+                    let all: u64 = self.cause_ms.iter().sum();
+                    CauseTotals {
+                        cause: c.name(),
+                        stalls: self.cause_stalls[i],
+                        long_stalls: self.cause_long[i],
+                        stall_s: self.cause_ms[i] as f64 / 1000.0,
+                        share: if all > 0 { self.cause_ms[i] as f64 / all as f64 } else { 0.0 },
+                        per_viewer_s: self.cause_ms[i] as f64 / 1000.0 / self.stall_ms.len().max(1) as f64,
+                        max_s: self.cause_max_ms[i] as f64 / 1000.0,
+                    }
+                })
+                .collect(),
             startup_s: Summary::of_sorted(&startup),
             never_played: self.never_played,
             depth: Summary::of_histogram(&self.depth_hist),

@@ -5,8 +5,8 @@ use std::fmt::Write as _;
 
 /// One column per policy, one row per figure.
 pub fn table(reports: &[Report]) -> String {
-    let mut rows: Vec<(&str, Vec<String>)> = Vec::new();
-    let mut row = |name: &'static str, f: &dyn Fn(&Report) -> String| rows.push((name, reports.iter().map(f).collect()));
+    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
+    let mut row = |name: &str, f: &dyn Fn(&Report) -> String| rows.push((name.to_string(), reports.iter().map(f).collect()));
     row("arrivals", &|r| r.arrivals.to_string());
     row("concurrent viewers (mean / peak)", &|r| format!("{:.0} / {}", r.mean_concurrent, r.peak_concurrent));
     row("continuity index", &|r| format!("{:.5}", r.continuity_index));
@@ -15,6 +15,26 @@ pub fn table(reports: &[Report]) -> String {
     row("stall per viewer, s (max)", &|r| format!("{:.2}", r.stall_per_viewer_s.max));
     row("stalls per viewer-hour", &|r| format!("{:.3}", r.stalls_per_viewer_hour));
     row("stalls >= 1 s per viewer-hour", &|r| format!("{:.3}", r.long_stalls_per_viewer_hour));
+    row("  in stalls < 1 s / 1-10 s / >= 10 s, s/viewer", &|r| {
+        let l = &r.stall_by_length_per_viewer_s;
+        format!("{:.3} / {:.3} / {:.3}", l[0], l[1], l[2])
+    });
+    for (i, cause) in super::metrics::Cause::ALL.iter().enumerate() {
+        if reports.iter().all(|r| r.stall_causes.get(i).map_or(true, |c| c.stalls == 0)) {
+            continue;
+        }
+        rows.push((
+            format!("  from {} (share, stalls)", cause.name()),
+            reports
+                .iter()
+                .map(|r| match r.stall_causes.get(i) {
+                    Some(c) => format!("{:.3} ({:.0}%, {})", c.per_viewer_s, c.share * 100.0, c.stalls),
+                    None => "-".into(),
+                })
+                .collect(),
+        ));
+    }
+    let mut row = |name: &str, f: &dyn Fn(&Report) -> String| rows.push((name.to_string(), reports.iter().map(f).collect()));
     row("start-up, s (p50 / p99)", &|r| format!("{:.2} / {:.2}", r.startup_s.p50, r.startup_s.p99));
     row("left before first frame", &|r| r.never_played.to_string());
     row("depth (mean / p99 / max)", &|r| format!("{:.2} / {} / {}", r.depth.mean, r.depth.p99, r.depth.max));
