@@ -2,7 +2,7 @@
 # One build: the native core, the wasm module, the unpacked extensions and their zip files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --all-targets
+cargo build --release
 scripts/wasm-build.sh dist/wasm
 node scripts/package.mjs
 for b in chrome firefox; do

@@ -6,14 +6,14 @@ cd "$(dirname "$0")/.."
 out=${1:-dist/wasm}
 target=wasm32-unknown-unknown
 if rustup target list --installed 2>/dev/null | grep -qx "$target"; then
-  cargo build --release --lib --target "$target"
-  wasm_dir=target/$target/release
+  cargo build --profile wasm --lib --target "$target"
+  wasm_dir=target/$target/wasm
 else
   [ -x /usr/bin/rustc ] && [ -d /usr/lib/rustlib/src/rust ] || {
     echo "wasm-build: need rustup's $target target, or Debian's rustc-web + rust-web-src + lld-22" >&2; exit 1; }
   RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/web \
-    /usr/bin/cargo build --release --lib --target "$target" -Z build-std=std,panic_abort
-  wasm_dir=target/web/$target/release
+    /usr/bin/cargo build --profile wasm --lib --target "$target" -Z build-std=std,panic_abort
+  wasm_dir=target/web/$target/wasm
 fi
 mkdir -p "$out"
 wasm-bindgen --target web --no-typescript --out-dir "$out" "$wasm_dir/treecast.wasm"
