@@ -119,7 +119,8 @@ export class Broadcaster {
 
   async stop(reason) {
     clearInterval(this.saveTimer);
-    if (reason === 'pagehide') return; // a reload: keep the saved state so the tree survives
+    // The page goes away (a reload, or the tab closes): keep the saved state so the tree survives.
+    if (reason === 'pagehide' || reason === 'beforeunload') return;
     if (this.driver) this.driver.feed({ e: 'leave' });
     await api().storage.local.remove(this.key);
     await new Promise((r) => setTimeout(r, 200));

@@ -5,7 +5,6 @@ import { Signalling } from './signalling.js';
 import { Edge } from './edge.js';
 
 const TICK_MS = 50;
-const MEDIA_POLL_MS = 100;
 
 /** A black video track and a silent audio track: what a call carries before real media exists. */
 function placeholderTracks() {
@@ -55,11 +54,12 @@ export class Driver {
     s.addEventListener('error', (ev) => this.note('warn', `signalling: ${ev.kind}: ${ev.message}`));
     // A worker's clock keeps ticking in a background tab, where timers are throttled.
     this.worker = new Worker(new URL('./timer.worker.js', import.meta.url));
-    let lastPoll = 0;
     this.worker.onmessage = () => {
+      // Media first: a tick that follows a stall of this page must see what arrived meanwhile,
+      // or it would take our own slowness for a quiet parent.
+      this.pollMedia();
       this.feed({ e: 'tick' });
       const now = performance.now();
-      if (now - lastPoll >= MEDIA_POLL_MS) { lastPoll = now; this.pollMedia(); }
       if (now - this.lastRate.at >= 1000) this.measureRates(now);
     };
     this.worker.postMessage({ intervalMs: TICK_MS });
@@ -151,30 +151,32 @@ export class Driver {
   }
 
   /**
-   * Plays and forwards the media of the edge from `parent`. Make-before-break: while the old
-   * upstream still delivers and the new one has not yet, the old tracks stay in use; the swap
-   * happens when the new edge's first media arrives (see pollMedia).
+   * Plays and forwards the media of the edge from `parent`: the player's stream and every active
+   * child sender swap tracks (no renegotiation). The machine routes an edge only once its media
+   * flows (make-before-break), or when the old upstream is gone anyway; an edge whose call has no
+   * stream yet is applied when it comes.
    */
   useUpstream(parent) {
     this.upstream = parent;
-    const edge = this.parents.get(parent);
-    const stream = edge?.stream;
-    if (!stream) return; // applied when its media arrives
-    const oldEdge = this.tracks && [...this.parents.values()].find((e) => e !== edge && e.stream?.getTracks().includes(this.tracks.video));
-    if (oldEdge && !oldEdge.closed && !this.inbound.get(parent)) return;
-    this.setTracks({ video: stream.getVideoTracks()[0] ?? null, audio: stream.getAudioTracks()[0] ?? null });
+    const stream = this.parents.get(parent)?.stream;
+    if (stream) this.setTracks({ video: stream.getVideoTracks()[0] ?? null, audio: stream.getAudioTracks()[0] ?? null });
   }
 
-  /** Reports media progress on each upstream edge; the first media on an edge may complete a switch. */
+  /** Tells the machine which upstream edges received media since the last poll (every tick). */
   pollMedia() {
     for (const [parent, edge] of this.parents) {
       const mark = edge.mediaMark();
       if (mark === null || mark === this.inbound.get(parent)) continue;
-      const first = !this.inbound.get(parent);
       this.inbound.set(parent, mark);
       this.feed({ e: 'media', peer: parent });
-      if (first && this.upstream === parent) this.useUpstream(parent);
     }
+  }
+
+  /** Open edges towards children (a leaving relay holds its page open briefly for them). */
+  get feeding() {
+    let n = 0;
+    for (const edge of this.children.values()) if (edge.isOpen) n++;
+    return n;
   }
 
   // --- both ----------------------------------------------------------------------------------
@@ -186,10 +188,7 @@ export class Driver {
     edge.addEventListener('close', () => {
       if (map.get(edge.peerId) !== edge) return; // replaced by a newer edge to the same peer
       map.delete(edge.peerId);
-      // The edge we were still showing while the new upstream warmed up is gone: swap now.
-      if (this.upstream && this.upstream !== edge.peerId && edge.stream?.getTracks().includes(this.tracks?.video)) {
-        this.useUpstream(this.upstream);
-      }
+      if (side === 'up') this.inbound.delete(edge.peerId);
       this.feed({ e: 'edge_closed', peer: edge.peerId, side });
     });
   }

@@ -45,7 +45,7 @@ async function main() {
   });
   // Closing the tab: tell the children and the broadcaster as early as the page lets us
   // (beforeunload comes before the teardown starts; pagehide is the last chance).
-  window.addEventListener('beforeunload', () => node.stop('pagehide'));
+  window.addEventListener('beforeunload', () => node.stop('beforeunload'));
   window.addEventListener('pagehide', () => node.stop('pagehide'));
   // New settings (another PeerServer, other ICE servers) take effect by starting over; the
   // broadcaster's tree survives that like any reload.

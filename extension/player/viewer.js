@@ -2,6 +2,10 @@
 import { ViewerBrain } from '../wasm/treecast.js';
 import { Driver } from './driver.js';
 
+// How long a closing relay's page keeps forwarding after telling its children it leaves: enough
+// for them to activate their standbys and see its first frames (about 50 to 150 ms measured here).
+const LEAVE_HOLD_MS = 300;
+
 export class ViewerNode {
   constructor({ id, rootId, settings, video, ui }) {
     this.id = id;
@@ -47,12 +51,23 @@ export class ViewerNode {
 
   get log() { return this.driver.log; }
 
-  /** Leaves make-before-break: tells children and the broadcaster first, keeps feeding briefly. */
+  /**
+   * Leaves make-before-break: tells children and the broadcaster first, keeps feeding briefly.
+   * A closing tab cannot wait for its children: `pagehide` holds the page for a short bound while
+   * they switch (relaying runs off the main thread, so a busy page still forwards every frame).
+   */
   async stop(reason) {
     this.driver.feed({ e: 'leave' });
-    if (reason !== 'pagehide') {
-      await new Promise((r) => setTimeout(r, 300));
-      this.driver.destroy();
+    if (reason === 'beforeunload') return; // pagehide follows
+    if (reason === 'pagehide') {
+      if (this.driver.feeding > 0 && !this.held) {
+        this.held = true;
+        const until = performance.now() + LEAVE_HOLD_MS;
+        while (performance.now() < until) { /* children switch to their standbys meanwhile */ }
+      }
+      return;
     }
+    await new Promise((r) => setTimeout(r, 300));
+    this.driver.destroy();
   }
 }

@@ -2,10 +2,17 @@
 //! media progress; the machine answers with commands. Time and randomness are passed in.
 //!
 //! States: `Waiting` (no broadcaster yet / told to wait) -> `Joining` (join sent) -> `Playing`;
-//! `Repairing` while it has no upstream media; `Left` at the end. A primary parent is lost when
-//! neither a heartbeat nor media progress came from it for `loss_after_ms` (a slow parent that
-//! still shows media is kept); the machine then activates its standby on its own, at once, and
-//! never flips back (the old edge is closed).
+//! `Repairing` while it has no upstream media; `Left` at the end.
+//!
+//! Every switch of upstream is make-before-break: the machine keeps routing the old parent's
+//! media until the new edge's media flows, and only then routes the new one and closes the old.
+//! A parent that says `leaving`, or that goes quiet (neither a heartbeat nor media progress for
+//! `suspect_after_ms`), makes the machine ask its standby to send at once, with no coordinator
+//! round trip (a *failover*); a quiet parent that speaks again before the standby's media flows
+//! is kept and the standby parked again, so a slow parent causes no flapping. A parent that stays
+//! silent for `loss_after_ms`, or whose edge closes, is lost: the machine routes the best
+//! candidate at once (the player keeps the last frame until its media arrives) and never flips
+//! back.
 
 use crate::core::ids::PeerId;
 use crate::core::protocol::{Message, Position, Role};
@@ -13,7 +20,14 @@ use crate::core::protocol::{Message, Position, Role};
 #[derive(Debug, Clone)]
 pub struct ViewerConfig {
     pub heartbeat_ms: u64,
+    /// Silence after which the standby is asked to send in parallel (the switch happens when its
+    /// media flows; a parent heard again before that is kept).
+    pub suspect_after_ms: u64,
+    /// Silence after which the primary parent is lost for good.
     pub loss_after_ms: u64,
+    /// A gap between two ticks longer than this means our own page was frozen: the silence of
+    /// that stretch says nothing about our neighbours.
+    pub own_freeze_ms: u64,
     /// Silence after which a child or a standby parent counts as lost. Longer: detecting them
     /// late costs no picture, while cutting a live but busy peer would cost its subtree one.
     pub slow_loss_after_ms: u64,
@@ -33,7 +47,9 @@ impl Default for ViewerConfig {
     fn default() -> Self {
         ViewerConfig {
             heartbeat_ms: 100,
+            suspect_after_ms: 250,
             loss_after_ms: 600,
+            own_freeze_ms: 150,
             slow_loss_after_ms: 3_000,
             join_retry_min_ms: 250,
             join_retry_max_ms: 5_000,
@@ -114,6 +130,27 @@ struct Upstream {
     open: bool,
     last_heard_ms: u64,
     media: bool,
+    /// It announced its leave (it told the coordinator itself: no loss report).
+    leaving: bool,
+}
+
+/// Why the standby was asked to send before the parent is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reason {
+    /// The parent said `leaving`.
+    Leaving,
+    /// The parent went quiet: if it stays so, it is reported lost when we switch.
+    Suspected,
+    /// The coordinator made the standby our parent.
+    Assigned,
+}
+
+/// Our standby, asked to send; we switch to it when its media flows.
+#[derive(Debug, Clone)]
+struct Failover {
+    to: Upstream,
+    since_ms: u64,
+    reason: Reason,
 }
 
 #[derive(Debug, Clone)]
@@ -146,7 +183,9 @@ pub struct Viewer {
     /// The edge media is routed from now.
     upstream: Option<Upstream>,
     standby: Option<Upstream>,
-    /// A new parent we move to once its media flows (make-before-break).
+    /// The standby, activated ahead of a switch (make-before-break).
+    failover: Option<Failover>,
+    /// A new parent the coordinator moves us to, once its media flows (make-before-break).
     moving_to: Option<(Upstream, u64)>,
     children: Vec<Child>,
     placed: bool,
@@ -179,6 +218,7 @@ impl Viewer {
             depth: 0,
             upstream: None,
             standby: None,
+            failover: None,
             moving_to: None,
             children: Vec::new(),
             placed: false,
@@ -234,15 +274,16 @@ impl Viewer {
         }
         let join = (self.signalling && (self.upstream.is_none() || !self.placed)).then_some(self.next_join_ms);
         let moving = self.moving_to.as_ref().map(|(_, since)| since + self.config.switch_timeout_ms);
+        let failover = self.failover.as_ref().map(|f| f.since_ms + self.config.switch_timeout_ms);
         let dropped = self.children.iter().filter_map(|c| c.dropped_at).min().map(|t| t + self.config.drop_grace_ms);
-        [join, moving, dropped].into_iter().flatten().min()
+        [join, moving, failover, dropped].into_iter().flatten().min()
     }
 
     pub fn stats(&self) -> ViewerStats {
         ViewerStats {
             state: self.state,
             parent: self.upstream.as_ref().map(|u| u.id.clone()),
-            standby: self.standby.as_ref().map(|u| u.id.clone()),
+            standby: self.standby_id(),
             depth: self.depth,
             children: self.children.iter().filter(|c| c.dropped_at.is_none()).map(|c| c.id.clone()).collect(),
             failovers: self.failovers,
@@ -297,9 +338,14 @@ impl Viewer {
         }
     }
 
+    /// Our standby parent, parked or already asked to send.
+    fn standby_id(&self) -> Option<PeerId> {
+        self.standby.as_ref().or(self.failover.as_ref().map(|f| &f.to)).map(|u| u.id.clone())
+    }
+
     fn position(&self) -> Option<Position> {
         let parent = self.upstream.as_ref().map(|u| u.id.clone());
-        let standby = self.standby.as_ref().map(|u| u.id.clone());
+        let standby = self.standby_id();
         (parent.is_some() || !self.children.is_empty()).then_some(Position { parent, standby })
     }
 
@@ -374,16 +420,16 @@ impl Viewer {
     }
 
     fn fresh(id: PeerId, now_ms: u64) -> Upstream {
-        Upstream { id, open: false, last_heard_ms: now_ms, media: false }
+        Upstream { id, open: false, last_heard_ms: now_ms, media: false, leaving: false }
     }
 
     fn apply_assign(&mut self, now_ms: u64, parent: PeerId, standby: Option<PeerId>) {
         let current = self.upstream.as_ref().map(|u| u.id.clone());
-        if current.as_ref() != Some(&parent) {
+        let failing_over_to = self.failover.as_ref().map(|f| f.to.id.clone());
+        if current.as_ref() != Some(&parent) && failing_over_to.as_ref() != Some(&parent) {
             if self.standby.as_ref().is_some_and(|s| s.id == parent && s.open) {
-                // Our standby becomes our parent: activate it now.
-                let s = self.standby.take().expect("checked");
-                self.switch_to(s);
+                // Our standby becomes our parent: ask it to send, switch when its media flows.
+                self.begin_failover(now_ms, Reason::Assigned);
             } else if self.upstream.is_none() {
                 self.out.push(ViewerCommand::AcceptEdge { parent: parent.clone(), role: Role::Primary });
                 self.upstream = Some(Self::fresh(parent.clone(), now_ms));
@@ -405,7 +451,9 @@ impl Viewer {
             }
         }
         if let Some(s) = standby {
-            let busy = self.upstream.as_ref().is_some_and(|u| u.id == s);
+            let busy = self.upstream.as_ref().is_some_and(|u| u.id == s)
+                || self.failover.as_ref().is_some_and(|f| f.to.id == s)
+                || self.moving_to.as_ref().is_some_and(|(m, _)| m.id == s);
             if self.standby.is_none() && !busy && s != self.me {
                 self.out.push(ViewerCommand::AcceptEdge { parent: s.clone(), role: Role::Standby });
                 self.standby = Some(Self::fresh(s, now_ms));
@@ -418,16 +466,59 @@ impl Viewer {
         }
     }
 
-    /// Routes media from `to` and closes the previous upstream (never flips back).
-    fn switch_to(&mut self, to: Upstream) {
-        self.out.push(ViewerCommand::SendOnEdge { peer: to.id.clone(), side: Side::Up, message: Message::Activate {} });
+    /// Routes media from `to` and closes the previous upstream (never flips back). `report`: the
+    /// previous upstream went quiet, so the coordinator hears that we left it.
+    fn switch_to(&mut self, to: Upstream, report: bool) {
+        if !to.media {
+            // A parked standby taken over without warning: ask it to send now.
+            self.out.push(ViewerCommand::SendOnEdge { peer: to.id.clone(), side: Side::Up, message: Message::Activate {} });
+        }
         self.out.push(ViewerCommand::RouteUpstream { peer: to.id.clone() });
         if let Some(old) = self.upstream.replace(to) {
             if self.upstream.as_ref().is_some_and(|u| u.id != old.id) {
+                // Report before closing: the old parent reports the closed edge as a lost child.
+                if report && !old.leaving {
+                    self.report(Message::ParentLost { parent: old.id.clone() });
+                }
                 self.out.push(ViewerCommand::CloseEdge { peer: old.id, side: Side::Up });
             }
         }
         self.set_state(ViewerState::Playing);
+    }
+
+    /// Asks the standby to send (make-before-break): we switch when its media flows. Without an
+    /// open standby, a leaving parent is played until its edge closes.
+    fn begin_failover(&mut self, now_ms: u64, reason: Reason) {
+        if reason == Reason::Leaving {
+            if let Some(u) = self.upstream.as_mut() {
+                u.leaving = true;
+            }
+        }
+        if let Some(f) = self.failover.as_mut() {
+            if reason == Reason::Leaving {
+                f.reason = Reason::Leaving;
+            }
+            return;
+        }
+        if self.moving_to.as_ref().is_some_and(|(m, _)| m.media) {
+            // A move the coordinator ordered already delivers: take it now.
+            let (to, _) = self.moving_to.take().expect("checked");
+            self.switch_to(to, reason == Reason::Suspected);
+            return;
+        }
+        let Some(to) = self.standby.take_if(|s| s.open) else { return };
+        self.out.push(ViewerCommand::SendOnEdge { peer: to.id.clone(), side: Side::Up, message: Message::Activate {} });
+        self.failover = Some(Failover { to, since_ms: now_ms, reason });
+    }
+
+    /// A quiet parent spoke again before the standby's media flowed: keep it, park the standby.
+    fn cancel_suspicion(&mut self) {
+        if !self.failover.as_ref().is_some_and(|f| f.reason == Reason::Suspected) {
+            return;
+        }
+        let f = self.failover.take().expect("checked");
+        self.out.push(ViewerCommand::SendOnEdge { peer: f.to.id.clone(), side: Side::Up, message: Message::Park {} });
+        self.standby = Some(f.to);
     }
 
     fn feed(&mut self, now_ms: u64, child: PeerId, role: Role) {
@@ -455,6 +546,9 @@ impl Viewer {
         }
         if let Some(u) = self.standby.as_mut().filter(|u| u.id == *peer) {
             return Some(u);
+        }
+        if let Some(f) = self.failover.as_mut().filter(|f| f.to.id == *peer) {
+            return Some(&mut f.to);
         }
         self.moving_to.as_mut().map(|(u, _)| u).filter(|u| u.id == *peer)
     }
@@ -484,8 +578,8 @@ impl Viewer {
             let u = self.upstream_mut(peer).ok_or(Ignored::NotAnEdgePeer)?;
             u.last_heard_ms = now_ms;
             match message {
-                Message::Hb { .. } => {}
-                Message::Leaving {} if from_upstream => self.lose_upstream(now_ms, false),
+                Message::Hb { .. } if from_upstream => self.cancel_suspicion(),
+                Message::Leaving {} if from_upstream => self.begin_failover(now_ms, Reason::Leaving),
                 Message::Epoch { epoch } if from_upstream => self.note_epoch(now_ms, epoch),
                 _ => {}
             }
@@ -508,24 +602,34 @@ impl Viewer {
     }
 
     fn on_media(&mut self, now_ms: u64, peer: &PeerId) -> Result<(), Ignored> {
-        if let Some((m, _)) = self.moving_to.as_mut().filter(|(m, _)| m.id == *peer) {
-            m.media = true;
-            m.open = true;
-            m.last_heard_ms = now_ms;
-            // Make-before-break: the new parent's media flows, switch now.
-            let (to, _) = self.moving_to.take().expect("checked");
-            self.switch_to(to);
-            return Ok(());
-        }
         let is_upstream = self.upstream.as_ref().is_some_and(|u| u.id == *peer);
         let u = self.upstream_mut(peer).ok_or(Ignored::NotAnEdgePeer)?;
         u.last_heard_ms = now_ms;
         u.open = true;
         let first = !u.media;
         u.media = true;
-        if is_upstream && first {
-            self.out.push(ViewerCommand::RouteUpstream { peer: peer.clone() });
-            self.set_state(ViewerState::Playing);
+        // Make-before-break: the new parent's media flows, switch now.
+        if self.moving_to.as_ref().is_some_and(|(m, _)| m.id == *peer) {
+            let (to, _) = self.moving_to.take().expect("checked");
+            let suspected = self.failover.as_ref().is_some_and(|f| f.reason == Reason::Suspected);
+            // The standby we had asked to send goes back to standing by.
+            if let Some(f) = self.failover.take() {
+                self.out.push(ViewerCommand::SendOnEdge { peer: f.to.id.clone(), side: Side::Up, message: Message::Park {} });
+                self.standby.get_or_insert(f.to);
+            }
+            self.switch_to(to, suspected);
+        } else if self.failover.as_ref().is_some_and(|f| f.to.id == *peer) {
+            let f = self.failover.take().expect("checked");
+            if f.reason != Reason::Assigned {
+                self.failovers += 1;
+            }
+            self.switch_to(f.to, f.reason == Reason::Suspected);
+        } else if is_upstream {
+            self.cancel_suspicion();
+            if first {
+                self.out.push(ViewerCommand::RouteUpstream { peer: peer.clone() });
+                self.set_state(ViewerState::Playing);
+            }
         }
         Ok(())
     }
@@ -535,11 +639,16 @@ impl Viewer {
             return self.on_child_edge_closed(peer);
         }
         if self.upstream.as_ref().is_some_and(|u| u.id == *peer) {
-            self.lose_upstream(now_ms, true);
+            self.lose_upstream(now_ms);
             return Ok(());
         }
         if self.standby.as_ref().is_some_and(|u| u.id == *peer) {
             self.standby = None;
+            self.report(Message::ParentLost { parent: peer.clone() });
+            return Ok(());
+        }
+        if self.failover.as_ref().is_some_and(|f| f.to.id == *peer) {
+            self.failover = None;
             self.report(Message::ParentLost { parent: peer.clone() });
             return Ok(());
         }
@@ -564,10 +673,11 @@ impl Viewer {
     fn forgive_own_freeze(&mut self, now_ms: u64) {
         let last = self.last_tick_ms.replace(now_ms);
         let Some(gap) = last.map(|t| now_ms.saturating_sub(t)) else { return };
-        if gap <= 3 * self.config.heartbeat_ms {
+        if gap <= self.config.own_freeze_ms {
             return;
         }
-        let ups = self.upstream.iter_mut().chain(self.standby.iter_mut()).chain(self.moving_to.iter_mut().map(|(u, _)| u));
+        let ups = self.upstream.iter_mut().chain(self.standby.iter_mut());
+        let ups = ups.chain(self.failover.iter_mut().map(|f| &mut f.to)).chain(self.moving_to.iter_mut().map(|(u, _)| u));
         for u in ups {
             u.last_heard_ms = u.last_heard_ms.max(now_ms);
         }
@@ -582,19 +692,32 @@ impl Viewer {
         }
     }
 
-    /// Our primary parent is gone (silent, closed, or leaving): switch to the standby at once.
-    fn lose_upstream(&mut self, now_ms: u64, report: bool) {
+    /// Our primary parent is gone (silent, or its edge closed): route the best candidate at once
+    /// (one whose media flows, else the standby, which media reaches soonest), else repair.
+    fn lose_upstream(&mut self, now_ms: u64) {
         let Some(old) = self.upstream.take() else { return };
-        self.out.push(ViewerCommand::CloseEdge { peer: old.id.clone(), side: Side::Up });
-        if report {
+        if !old.leaving {
             self.report(Message::ParentLost { parent: old.id.clone() });
         }
-        if let Some((m, _)) = self.moving_to.take().filter(|(m, _)| m.media) {
+        self.out.push(ViewerCommand::CloseEdge { peer: old.id.clone(), side: Side::Up });
+        let moving_flows = self.moving_to.as_ref().is_some_and(|(m, _)| m.media);
+        let next = if moving_flows {
+            // A standby we had asked to send goes back to standing by.
+            if let Some(f) = self.failover.take() {
+                self.out.push(ViewerCommand::SendOnEdge { peer: f.to.id.clone(), side: Side::Up, message: Message::Park {} });
+                self.standby.get_or_insert(f.to);
+            }
+            self.moving_to.take().map(|(m, _)| m)
+        } else if let Some(f) = self.failover.take() {
+            Some(f.to)
+        } else if let Some(s) = self.standby.take_if(|s| s.open) {
+            Some(s)
+        } else {
+            self.moving_to.take_if(|(m, _)| m.open).map(|(m, _)| m)
+        };
+        if let Some(to) = next {
             self.failovers += 1;
-            self.switch_to(m);
-        } else if let Some(s) = self.standby.take().filter(|s| s.open) {
-            self.failovers += 1;
-            self.switch_to(s);
+            self.switch_to(to, false);
         } else {
             // No standby: the coordinator re-homes us; keep retrying a join meanwhile.
             self.set_state(ViewerState::Repairing);
@@ -620,25 +743,37 @@ impl Viewer {
             self.next_hb_ms = now_ms + self.config.heartbeat_ms;
             self.hb_seq = self.hb_seq.wrapping_add(1);
             let hb = Message::Hb { seq: self.hb_seq };
-            let peers = self.upstream.iter().chain(self.standby.iter()).filter(|u| u.open).map(|u| (u.id.clone(), Side::Up));
+            let ups = self.upstream.iter().chain(self.standby.iter()).chain(self.failover.iter().map(|f| &f.to));
+            let peers = ups.filter(|u| u.open).map(|u| (u.id.clone(), Side::Up));
             let kids = self.children.iter().filter(|c| c.open).map(|c| (c.id.clone(), Side::Down));
             let all: Vec<(PeerId, Side)> = peers.chain(kids).collect();
             for (peer, side) in all {
                 self.out.push(ViewerCommand::SendOnEdge { peer, side, message: hb.clone() });
             }
         }
-        let limit = self.config.loss_after_ms;
-        // Loss: silence (no heartbeat and no media) for `loss_after_ms` on an edge that was up.
-        if self.upstream.as_ref().is_some_and(|u| u.open && now_ms >= u.last_heard_ms + limit) {
-            self.lose_upstream(now_ms, true);
+        // Silence (no heartbeat and no media) on an edge that was up: first the standby is asked
+        // to send, then the parent is lost.
+        let silent_for = |u: &Upstream| if u.open { now_ms.saturating_sub(u.last_heard_ms) } else { 0 };
+        let silence = self.upstream.as_ref().map_or(0, silent_for);
+        if silence >= self.config.loss_after_ms {
+            self.lose_upstream(now_ms);
+        } else if silence >= self.config.suspect_after_ms {
+            self.begin_failover(now_ms, Reason::Suspected);
         }
         // An assigned parent whose edge never opened (it died before it could offer): give up on
         // it as on a silent one, instead of waiting for the coordinator to move us.
         if self.upstream.as_ref().is_some_and(|u| !u.open && now_ms >= u.last_heard_ms + self.config.switch_timeout_ms) {
-            self.lose_upstream(now_ms, true);
+            self.lose_upstream(now_ms);
+        }
+        // A standby asked to send whose media never came: it is no standby.
+        if let Some(f) = self.failover.as_ref().filter(|f| now_ms >= f.since_ms + self.config.switch_timeout_ms) {
+            let id = f.to.id.clone();
+            self.failover = None;
+            self.out.push(ViewerCommand::CloseEdge { peer: id.clone(), side: Side::Up });
+            self.report(Message::ParentLost { parent: id });
         }
         let slow_limit = self.config.slow_loss_after_ms;
-        if let Some(s) = self.standby.as_ref().filter(|s| s.open && now_ms >= s.last_heard_ms + slow_limit) {
+        if let Some(s) = self.standby.as_ref().filter(|s| silent_for(s) >= slow_limit) {
             let id = s.id.clone();
             self.standby = None;
             self.out.push(ViewerCommand::CloseEdge { peer: id.clone(), side: Side::Up });
@@ -690,7 +825,8 @@ impl Viewer {
     }
 
     fn close_everything(&mut self) {
-        let ups = self.upstream.take().into_iter().chain(self.standby.take()).chain(self.moving_to.take().map(|m| m.0));
+        let ups = self.upstream.take().into_iter().chain(self.standby.take()).chain(self.failover.take().map(|f| f.to));
+        let ups = ups.chain(self.moving_to.take().map(|m| m.0));
         let ups = ups.map(|u| (u.id, Side::Up));
         let edges: Vec<(PeerId, Side)> = ups.chain(self.children.drain(..).map(|c| (c.id, Side::Down))).collect();
         for (peer, side) in edges {

@@ -144,6 +144,11 @@ impl Sim {
         let defaults = ViewerConfig::default();
         let viewer_config = ViewerConfig {
             loss_after_ms: cfg.loss_after_ms(),
+            // Seed: no early switch, the only detector is the ICE timeout.
+            suspect_after_ms: match cfg.policy {
+                Policy::Treecast => defaults.suspect_after_ms,
+                Policy::Seed => cfg.ice_timeout_ms,
+            },
             // Seed: ICE `disconnected` is the only detector, on every edge alike.
             slow_loss_after_ms: match cfg.policy {
                 Policy::Treecast => defaults.slow_loss_after_ms,
@@ -153,6 +158,7 @@ impl Sim {
             // machine's own period only paces sending and its "was I frozen?" check, which the
             // sparse ticks would otherwise trip. Keep it out of the way.
             heartbeat_ms: 1 << 40,
+            own_freeze_ms: 1 << 40,
             ..defaults
         };
         let label = match cfg.policy {
@@ -560,13 +566,17 @@ impl Sim {
                     let peer = self.peers[v as usize].id.clone();
                     let side = self.side_for(e, other);
                     self.viewer_event(other, ViewerEvent::EdgeMessage { peer, side, message: Message::Hb { seq: 0 } });
-                    // The neighbour's silence checks: its upstream after `loss_after`, children
-                    // and standby parents after `slow_loss_after`. A parent only checks its
-                    // children (slow); one tick does when both limits are the same (seed).
+                    // The neighbour's silence checks: its upstream after `suspect_after` (the
+                    // standby is asked to send) and `loss_after`, children and standby parents
+                    // after `slow_loss_after`. A parent only checks its children (slow); one
+                    // tick does when the limits are the same (seed).
                     let phase = self.uniform(self.cfg.tick_phase_ms);
-                    let (fast, slow) = (self.viewer_config.loss_after_ms, self.viewer_config.slow_loss_after_ms);
+                    let c = &self.viewer_config;
+                    let (suspect, fast, slow) = (c.suspect_after_ms, c.loss_after_ms, c.slow_loss_after_ms);
                     if side == Side::Up && fast != slow {
-                        self.queue.push(self.now + fast + phase, Ev::Tick { peer: other, periodic: false });
+                        for after in [suspect, fast] {
+                            self.queue.push(self.now + after + phase, Ev::Tick { peer: other, periodic: false });
+                        }
                     }
                     self.queue.push(self.now + slow + phase, Ev::Tick { peer: other, periodic: false });
                 }

@@ -143,13 +143,115 @@ fn never_flips_back_to_a_parent_it_left() {
     assert!(!v.commands().iter().any(|c| matches!(c, ViewerCommand::RouteUpstream { .. })));
 }
 
+fn activate(peer: &str) -> ViewerCommand {
+    ViewerCommand::SendOnEdge { peer: id(peer), side: Side::Up, message: Message::Activate {} }
+}
+
+fn park(peer: &str) -> ViewerCommand {
+    ViewerCommand::SendOnEdge { peer: id(peer), side: Side::Up, message: Message::Park {} }
+}
+
+fn routed(cmds: &[ViewerCommand]) -> Vec<PeerId> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            ViewerCommand::RouteUpstream { peer } => Some(peer.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
-fn a_leaving_parent_makes_children_switch_at_once() {
+fn a_leaving_parent_is_played_until_the_standbys_media_flows() {
     let mut v = playing("p", "s");
     v.handle(40, ViewerEvent::EdgeMessage { peer: id("p"), side: Side::Up, message: Message::Leaving {} }).unwrap();
-    assert!(v.commands().contains(&ViewerCommand::RouteUpstream { peer: id("s") }));
+    // The standby is asked to send at once, with no round trip; the old parent stays routed.
+    let cmds = v.drain_commands().collect::<Vec<_>>();
+    assert!(cmds.contains(&activate("s")), "{cmds:?}");
+    assert!(routed(&cmds).is_empty() && !cmds.contains(&ViewerCommand::CloseEdge { peer: id("p"), side: Side::Up }), "{cmds:?}");
+    assert_eq!(v.stats().parent, Some(id("p")));
+    // The standby's media flows: switch, then let go of the leaver.
+    v.handle(110, ViewerEvent::MediaProgress { peer: id("s") }).unwrap();
+    let cmds = v.drain_commands().collect::<Vec<_>>();
+    assert_eq!(routed(&cmds), vec![id("s")]);
+    assert!(cmds.contains(&ViewerCommand::CloseEdge { peer: id("p"), side: Side::Up }));
     // The parent announced its leave to the coordinator itself: no loss report.
-    assert!(sent_to_coordinator(v.commands()).is_empty());
+    assert!(sent_to_coordinator(&cmds).is_empty());
+    assert_eq!(v.stats().parent, Some(id("s")));
+}
+
+#[test]
+fn a_leaver_that_goes_before_the_standby_delivers_hands_over_at_once() {
+    let mut v = playing("p", "s");
+    v.handle(40, ViewerEvent::EdgeMessage { peer: id("p"), side: Side::Up, message: Message::Leaving {} }).unwrap();
+    v.drain_commands();
+    v.handle(60, ViewerEvent::EdgeClosed { peer: id("p"), side: Side::Up }).unwrap();
+    let cmds = v.drain_commands().collect::<Vec<_>>();
+    assert_eq!(routed(&cmds), vec![id("s")]);
+    assert!(sent_to_coordinator(&cmds).is_empty(), "{cmds:?}");
+    assert_eq!(v.state(), ViewerState::Playing);
+}
+
+#[test]
+fn a_leaving_parent_without_a_standby_is_played_to_the_end() {
+    let mut v = viewer(2);
+    v.handle(0, ViewerEvent::SignallingOpen).unwrap();
+    from_coord(&mut v, 10, Message::Assign { epoch: 1, parent: id("p"), standby: None, depth: 1 });
+    v.handle(20, ViewerEvent::EdgeOpened { peer: id("p"), side: Side::Up }).unwrap();
+    v.handle(30, ViewerEvent::MediaProgress { peer: id("p") }).unwrap();
+    v.handle(40, ViewerEvent::EdgeMessage { peer: id("p"), side: Side::Up, message: Message::Leaving {} }).unwrap();
+    assert_eq!(v.stats().parent, Some(id("p")));
+    v.drain_commands();
+    v.handle(200, ViewerEvent::EdgeClosed { peer: id("p"), side: Side::Up }).unwrap();
+    assert_eq!(v.state(), ViewerState::Repairing);
+    assert!(sent_to_coordinator(v.commands()).is_empty(), "a leaver is not reported lost");
+}
+
+#[test]
+fn a_quiet_parent_makes_the_standby_send_and_is_reported_once_it_does() {
+    let mut v = playing("p", "s");
+    let mut activated_at = None;
+    for t in (40..600).step_by(50) {
+        v.handle(t, ViewerEvent::EdgeMessage { peer: id("s"), side: Side::Up, message: Message::Hb { seq: 1 } }).unwrap();
+        v.handle(t, ViewerEvent::Tick).unwrap();
+        let cmds = v.drain_commands().collect::<Vec<_>>();
+        if cmds.contains(&activate("s")) {
+            activated_at = Some(t);
+            assert!(routed(&cmds).is_empty(), "no switch before the standby's media flows");
+            assert!(sent_to_coordinator(&cmds).is_empty());
+            break;
+        }
+    }
+    let t = activated_at.expect("standby activated");
+    assert!((250..=300).contains(&(t - 30)), "activated after {} ms of silence", t - 30);
+    v.handle(t + 70, ViewerEvent::MediaProgress { peer: id("s") }).unwrap();
+    let cmds = v.drain_commands().collect::<Vec<_>>();
+    assert_eq!(routed(&cmds), vec![id("s")]);
+    assert_eq!(sent_to_coordinator(&cmds), vec![Message::ParentLost { parent: id("p") }]);
+    assert!(cmds.contains(&ViewerCommand::CloseEdge { peer: id("p"), side: Side::Up }));
+    assert_eq!(v.stats().failovers, 1);
+}
+
+#[test]
+fn a_quiet_parent_heard_again_in_time_is_kept_and_the_standby_parked() {
+    let mut v = playing("p", "s");
+    for t in (40..400).step_by(50) {
+        v.handle(t, ViewerEvent::Tick).unwrap();
+    }
+    assert!(v.commands().contains(&activate("s")));
+    v.drain_commands();
+    // The parent was only busy: its media comes back before the standby's.
+    v.handle(420, ViewerEvent::MediaProgress { peer: id("p") }).unwrap();
+    assert_eq!(v.commands(), &[park("s")]);
+    v.drain_commands();
+    v.handle(450, ViewerEvent::MediaProgress { peer: id("s") }).ok();
+    assert!(routed(v.commands()).is_empty(), "a late frame of the parked standby changes nothing");
+    assert_eq!(v.stats().parent, Some(id("p")));
+    assert_eq!(v.stats().standby, Some(id("s")));
+    // And it can fail over again later.
+    for t in (500..1_000).step_by(50) {
+        v.handle(t, ViewerEvent::Tick).unwrap();
+    }
+    assert!(v.commands().contains(&activate("s")));
 }
 
 #[test]
@@ -204,11 +306,17 @@ fn make_before_break_move_to_a_new_parent() {
 fn activates_the_standby_when_assigned_to_it() {
     let mut v = playing("p", "s");
     from_coord(&mut v, 100, Message::Assign { epoch: 1, parent: id("s"), standby: Some(id("t")), depth: 3 });
-    let cmds = v.commands().to_vec();
-    assert!(cmds.contains(&ViewerCommand::SendOnEdge { peer: id("s"), side: Side::Up, message: Message::Activate {} }));
-    assert!(cmds.contains(&ViewerCommand::RouteUpstream { peer: id("s") }));
+    let cmds = v.drain_commands().collect::<Vec<_>>();
+    assert!(cmds.contains(&activate("s")));
+    assert!(routed(&cmds).is_empty(), "switches when the standby's media flows");
     assert!(cmds.contains(&ViewerCommand::AcceptEdge { parent: id("t"), role: Role::Standby }));
     assert_eq!(v.stats().standby, Some(id("t")));
+    v.handle(170, ViewerEvent::MediaProgress { peer: id("s") }).unwrap();
+    let cmds = v.drain_commands().collect::<Vec<_>>();
+    assert_eq!(routed(&cmds), vec![id("s")]);
+    assert!(cmds.contains(&ViewerCommand::CloseEdge { peer: id("p"), side: Side::Up }));
+    assert!(sent_to_coordinator(&cmds).is_empty());
+    assert_eq!(v.stats().parent, Some(id("s")));
 }
 
 #[test]
