@@ -1,6 +1,7 @@
 //! Peer ids: the PeerJS ids every peer registers under, validated once at the edge.
 //!
-//! A `PeerId` is cheap to clone (shared text), so commands can name peers without allocating.
+//! A `PeerId` is cheap to clone: ids of up to 30 bytes (every viewer id) are stored inline, so a
+//! clone is a 32-byte copy with no heap access and no atomic count; longer ones share their text.
 
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -33,18 +34,76 @@ impl fmt::Display for IdError {
     }
 }
 
+/// Ids up to this many bytes are stored inline.
+const INLINE_LEN: usize = 30;
+
 /// A validated PeerJS id.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PeerId(Arc<str>);
+#[derive(Clone)]
+pub struct PeerId(Repr);
+
+#[derive(Clone)]
+enum Repr {
+    Inline { len: u8, bytes: [u8; INLINE_LEN] },
+    Shared(Arc<str>),
+}
 
 impl PeerId {
     pub fn parse(text: &str) -> Result<PeerId, IdError> {
         check_peer_id(text)?;
-        Ok(PeerId(Arc::from(text)))
+        Ok(PeerId::from_checked(text))
+    }
+
+    fn from_checked(text: &str) -> PeerId {
+        if text.len() <= INLINE_LEN {
+            let mut bytes = [0u8; INLINE_LEN];
+            bytes[..text.len()].copy_from_slice(text.as_bytes());
+            PeerId(Repr::Inline { len: text.len() as u8, bytes })
+        } else {
+            PeerId(Repr::Shared(Arc::from(text)))
+        }
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only ever built from a checked (ASCII) text, so this never fails.
+        std::str::from_utf8(self.as_bytes()).unwrap_or_default()
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        match &self.0 {
+            Repr::Inline { len, bytes } => &bytes[..*len as usize],
+            Repr::Shared(text) => text.as_bytes(),
+        }
+    }
+}
+
+impl PartialEq for PeerId {
+    fn eq(&self, other: &PeerId) -> bool {
+        match (&self.0, &other.0) {
+            // Unused inline bytes are zero, so whole arrays compare (no length-dependent loop).
+            (Repr::Inline { len: a, bytes: x }, Repr::Inline { len: b, bytes: y }) => a == b && x == y,
+            _ => self.as_bytes() == other.as_bytes(),
+        }
+    }
+}
+
+impl Eq for PeerId {}
+
+impl std::hash::Hash for PeerId {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write(self.as_bytes());
+        state.write_u8(0xff);
+    }
+}
+
+impl PartialOrd for PeerId {
+    fn partial_cmp(&self, other: &PeerId) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for PeerId {
+    fn cmp(&self, other: &PeerId) -> std::cmp::Ordering {
+        self.as_bytes().cmp(other.as_bytes())
     }
 }
 
@@ -75,19 +134,19 @@ fn check_peer_id(text: &str) -> Result<(), IdError> {
 
 impl fmt::Debug for PeerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Display for PeerId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl serde::Serialize for PeerId {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -131,7 +190,7 @@ pub fn viewer_peer_id(random: [u8; 12]) -> PeerId {
     let mut text = String::with_capacity(5 + 24);
     text.push_str("tc-v-");
     push_hex(&mut text, &random);
-    PeerId(Arc::from(text))
+    PeerId::from_checked(&text)
 }
 
 fn push_hex(out: &mut String, bytes: &[u8]) {
@@ -179,6 +238,19 @@ mod tests {
         assert_eq!(a.as_str().len(), "tc-lv42-".len() + 16);
         assert!(!a.as_str().contains("12345"));
         assert!(broadcaster_peer_id("42", "1").is_err());
+    }
+
+    #[test]
+    fn inline_and_shared_ids_compare_by_text() {
+        let short = PeerId::parse("tc-v-abababababababababababab").unwrap();
+        assert!(matches!(short.0, Repr::Inline { .. }));
+        let long = PeerId::parse(&"x".repeat(64)).unwrap();
+        assert!(matches!(long.0, Repr::Shared(_)));
+        assert_eq!(long.as_str(), "x".repeat(64));
+        assert_eq!(long.clone(), long);
+        assert_ne!(short, long);
+        assert!(short < long);
+        assert_eq!(std::mem::size_of::<PeerId>(), 32);
     }
 
     #[test]

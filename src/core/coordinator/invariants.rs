@@ -38,11 +38,15 @@ impl Coordinator {
         let n = self.nodes.len();
         ensure!(self.nodes[ROOT as usize].parent == NONE, "broadcaster has a parent");
         // Map <-> slab.
-        let live = (1..n).filter(|&i| self.nodes[i].id.is_some()).count();
+        let live = (1..n).filter(|&i| self.is_live(i as u32)).count();
         ensure!(live == self.viewers as usize, "viewer count {} != live nodes {live}", self.viewers);
         ensure!(self.index.len() == live, "index has {} entries for {live} viewers", self.index.len());
-        for (id, &x) in &self.index {
-            ensure!(self.nodes[x as usize].id.as_ref() == Some(id), "index entry {id} points elsewhere");
+        ensure!(self.ids.len() == n, "{} ids for {n} slots", self.ids.len());
+        for x in 0..n as u32 {
+            ensure!(self.is_live(x) == self.name(x).is_some(), "slot {x}: live flag and id disagree");
+            if x != ROOT && self.is_live(x) {
+                ensure!(self.find(self.id(x)) == Some(x), "{:?}: not found in the index", self.name(x));
+            }
         }
         // One tree from the root: walk it and compare with the live set.
         let mut seen = vec![false; n];
@@ -54,27 +58,27 @@ impl Coordinator {
             let mut count = 0u32;
             let mut k = node.first_child;
             while k != NONE {
-                ensure!(!seen[k as usize], "cycle or shared child at {:?}", self.nodes[k as usize].id);
+                ensure!(!seen[k as usize], "cycle or shared child at {:?}", self.name(k));
                 seen[k as usize] = true;
                 let child = &self.nodes[k as usize];
-                ensure!(child.id.is_some(), "dead node in the tree under {:?}", node.id);
-                ensure!(child.flags & F_DETACHED == 0, "{:?}: still marked detached", child.id);
-                ensure!(child.parent == x, "{:?}: parent link mismatch", child.id);
-                ensure!(child.depth == node.depth + 1, "{:?}: depth {} under depth {}", child.id, child.depth, node.depth);
+                ensure!(self.is_live(k), "dead node in the tree under {:?}", self.name(x));
+                ensure!(child.flags & F_DETACHED == 0, "{:?}: still marked detached", self.name(k));
+                ensure!(child.parent == x, "{:?}: parent link mismatch", self.name(k));
+                ensure!(child.depth == node.depth + 1, "{:?}: depth {} under depth {}", self.name(k), child.depth, node.depth);
                 count += 1;
                 reached += 1;
                 stack.push(k);
                 k = child.next_sibling;
             }
-            ensure!(count == node.children as u32, "{:?}: {} children counted {}", node.id, node.children, count);
+            ensure!(count == node.children as u32, "{:?}: {} children counted {}", self.name(x), node.children, count);
             if node.children > self.cap(x) {
-                ensure!(node.flags & F_OVERLOADED != 0, "{:?}: over capacity ({} > {}) unregistered", node.id, node.children, self.cap(x));
+                ensure!(node.flags & F_OVERLOADED != 0, "{:?}: over capacity ({} > {}) unregistered", self.name(x), node.children, self.cap(x));
                 let since = self.overloaded.iter().find(|e| e.0 == x).map(|e| e.1);
-                ensure!(since.is_some(), "{:?}: overload not queued", node.id);
+                ensure!(since.is_some(), "{:?}: overload not queued", self.name(x));
                 let age = self.now_ms.saturating_sub(since.unwrap_or(0));
                 ensure!(
                     age <= self.config.overload_grace_ms || self.free.len() == 0 || self.no_room_outside(x),
-                    "{:?}: over capacity for {age} ms while free slots exist", node.id
+                    "{:?}: over capacity for {age} ms while free slots exist", self.name(x)
                 );
             }
         }
@@ -83,44 +87,45 @@ impl Coordinator {
         let mut backed = vec![0u16; n];
         for x in 0..n {
             let node = &self.nodes[x];
-            if node.id.is_none() || x == ROOT as usize {
+            if !self.is_live(x as u32) || x == ROOT as usize {
                 continue;
             }
             let s = node.standby;
             if s != NONE {
                 ensure!(self.config.policy == Policy::Treecast, "seed policy has standbys");
-                ensure!(self.is_live(s), "{:?}: dead standby", node.id);
-                ensure!(node.depth >= 2, "{:?}: standby at depth {}", node.id, node.depth);
-                ensure!(self.standby_valid(x as u32, s), "{:?}: standby {:?} in its parent's subtree, or backed by it", node.id, self.nodes[s as usize].id);
+                ensure!(self.is_live(s), "{:?}: dead standby", self.name(x as u32));
+                ensure!(node.depth >= 2, "{:?}: standby at depth {}", self.name(x as u32), node.depth);
+                ensure!(self.standby_valid(x as u32, s), "{:?}: standby {:?} in its parent's subtree, or backed by it", self.name(x as u32), self.name(s));
                 backed[s as usize] += 1;
             } else if self.needs_standby(x as u32) {
-                ensure!(node.flags & F_WANTS_STANDBY != 0, "{:?}: no standby and not queued", node.id);
+                ensure!(node.flags & F_WANTS_STANDBY != 0, "{:?}: no standby and not queued", self.name(x as u32));
             }
         }
         for (x, node) in self.nodes.iter().enumerate() {
-            if node.id.is_none() {
+            if !self.is_live(x as u32) {
                 continue;
             }
-            ensure!(backed[x] == node.backed, "{:?}: backs {} counted {}", node.id, node.backed, backed[x]);
-            ensure!(node.backed <= self.backing_limit(x as u32), "{:?}: backs {} > limit {}", node.id, node.backed, self.backing_limit(x as u32));
+            ensure!(backed[x] == node.backed, "{:?}: backs {} counted {}", self.name(x as u32), node.backed, backed[x]);
+            ensure!(node.backed <= self.backing_limit(x as u32), "{:?}: backs {} > limit {}", self.name(x as u32), node.backed, self.backing_limit(x as u32));
             let mut k = node.first_backed;
             let mut count = 0;
             while k != NONE {
-                ensure!(self.nodes[k as usize].standby == x as u32, "{:?}: backed list mismatch", node.id);
+                ensure!(self.nodes[k as usize].standby == x as u32, "{:?}: backed list mismatch", self.name(x as u32));
                 count += 1;
                 k = self.nodes[k as usize].next_backed;
             }
-            ensure!(count == node.backed, "{:?}: backed list length", node.id);
+            ensure!(count == node.backed, "{:?}: backed list length", self.name(x as u32));
             // Pools.
             let x32 = x as u32;
             let free = node.children < self.cap(x32);
-            ensure!((node.free_pos != super::NOT_IN) == free, "{:?}: free pool membership wrong", node.id);
+            ensure!((node.free_pos != super::NOT_IN) == free, "{:?}: free pool membership wrong", self.name(x as u32));
             let roomy = self.config.policy == Policy::Treecast && self.truly_free(x32);
-            ensure!((node.roomy_pos != super::NOT_IN) == roomy, "{:?}: roomy pool membership wrong", node.id);
+            ensure!((node.roomy_pos != super::NOT_IN) == roomy, "{:?}: roomy pool membership wrong", self.name(x as u32));
             let leaf = x32 != ROOT && node.children == 0;
-            ensure!((node.leaf_pos != super::NOT_IN) == leaf, "{:?}: leaf pool membership wrong", node.id);
+            ensure!((node.leaf_pos != super::NOT_IN) == leaf, "{:?}: leaf pool membership wrong", self.name(x as u32));
             let spare = x32 != ROOT && node.backed < self.backing_limit(x32);
-            ensure!((node.spare_pos != super::NOT_IN) == spare, "{:?}: spare pool membership wrong", node.id);
+            ensure!((node.spare_pos != super::NOT_IN) == spare, "{:?}: spare pool membership wrong", self.name(x as u32));
+            ensure!(!spare || (node.flags & super::F_PACK_POOL != 0) == self.packs_slot(node.backed), "{:?}: in the wrong spare pool", self.name(x as u32));
         }
         Ok(())
     }

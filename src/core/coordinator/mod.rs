@@ -16,21 +16,11 @@ pub use snapshot::{RestoreError, Snapshot, SnapshotNode};
 use crate::core::ids::PeerId;
 use crate::core::protocol::{Message, Position, Role, MAX_SLOTS};
 use pools::{DepthBuckets, FlatPool, NOT_IN};
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hasher};
+use std::collections::VecDeque;
+use std::hash::Hasher;
 
 /// Hashes peer ids for the index: an Fx-style word-at-a-time hash (much cheaper than SipHash on
 /// ~30-byte ids) keyed by `Config::seed`, with a final avalanche so that nearby keys spread.
-#[derive(Clone, Copy)]
-struct IdHash(u64);
-
-impl BuildHasher for IdHash {
-    type Hasher = IdHasher;
-    fn build_hasher(&self) -> IdHasher {
-        IdHasher(self.0)
-    }
-}
-
 struct IdHasher(u64);
 
 const HASH_K: u64 = 0xf135_7aea_2e62_a9c5;
@@ -57,14 +47,6 @@ impl Hasher for IdHasher {
         }
     }
     #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    #[inline]
     fn finish(&self) -> u64 {
         let mut h = self.0;
         h ^= h >> 33;
@@ -78,12 +60,14 @@ const NONE: u32 = u32::MAX;
 const ROOT: u32 = 0;
 
 // Node flags.
-const F_DIRTY: u8 = 1; // position changed: send `assign` at the end of the event
-const F_WANTS_STANDBY: u8 = 2; // queued in `standby_queue`
-const F_REPOSITION: u8 = 4; // queued in `reposition_queue` (hangs deeper than needed after a failover)
-const F_OVERLOADED: u8 = 8; // more primary children than capacity (transient, see `overloaded`)
-const F_PHONE_POOL: u8 = 16; // its leaf position is in `phones`, not `idle_relays`
-const F_DETACHED: u8 = 32; // in a subtree being moved: kept out of every pool until attached
+const F_DIRTY: u16 = 1; // position changed: send `assign` at the end of the event
+const F_WANTS_STANDBY: u16 = 2; // queued in `standby_queue`
+const F_REPOSITION: u16 = 4; // queued in `reposition_queue` (hangs deeper than needed after a failover)
+const F_OVERLOADED: u16 = 8; // more primary children than capacity (transient, see `overloaded`)
+const F_PHONE_POOL: u16 = 16; // its leaf position is in `phones`, not `idle_relays`
+const F_DETACHED: u16 = 32; // in a subtree being moved: kept out of every pool until attached
+const F_LIVE: u16 = 64; // the slot holds a viewer (or the broadcaster)
+const F_PACK_POOL: u16 = 128; // its spare position is in `packs`, not `spare`
 
 /// Which tree policy the coordinator runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -251,9 +235,9 @@ pub struct NodeView {
     pub subtree_size: u32,
 }
 
+/// One slot of the slab. The peer's id lives apart (`Coordinator::ids`): tree work never reads it.
 #[derive(Clone)]
 struct Node {
-    id: Option<PeerId>,
     parent: u32,
     standby: u32,
     first_child: u32,
@@ -268,13 +252,12 @@ struct Node {
     children: u16,
     backed: u16,
     slots: u8,
-    flags: u8,
+    flags: u16,
 }
 
 impl Node {
     fn vacant() -> Node {
         Node {
-            id: None,
             parent: NONE,
             standby: NONE,
             first_child: NONE,
@@ -298,7 +281,11 @@ pub struct Coordinator {
     config: Config,
     nodes: Vec<Node>,
     free_list: u32,
-    index: HashMap<PeerId, u32, IdHash>,
+    /// The id of each slot (None when vacant).
+    ids: Vec<Option<PeerId>>,
+    /// Peer id -> slot: the table holds slot numbers only and hashes through `ids`.
+    index: hashbrown::HashTable<u32>,
+    hash_key: u64,
     viewers: u32,
     /// Nodes with a free primary slot, by depth.
     free: DepthBuckets,
@@ -308,8 +295,11 @@ pub struct Coordinator {
     idle_relays: DepthBuckets,
     /// Childless nodes that cannot relay, by depth.
     phones: DepthBuckets,
-    /// Nodes (not the broadcaster) that can back one more standby.
+    /// Nodes (not the broadcaster) that can back one more standby, without a half-used shared slot.
     spare: FlatPool,
+    /// Nodes (not the broadcaster) with a half-used shared slot (`standby_share` > 1): backing
+    /// one more standby there costs no slot that placement could use.
+    packs: FlatPool,
     standby_queue: VecDeque<u32>,
     reposition_queue: VecDeque<u32>,
     overloaded: Vec<(u32, u64)>,
@@ -330,19 +320,22 @@ pub struct Coordinator {
 impl Coordinator {
     pub fn new(config: Config) -> Coordinator {
         let mut root = Node::vacant();
-        root.id = Some(config.broadcaster.clone());
+        root.flags = F_LIVE;
         let rng = config.seed | 1;
         let mut c = Coordinator {
-            config,
             nodes: vec![root],
             free_list: NONE,
-            index: HashMap::with_hasher(IdHash(rng.rotate_left(17) ^ 0x5bd1_e995)),
+            ids: vec![Some(config.broadcaster.clone())],
+            index: hashbrown::HashTable::new(),
+            hash_key: rng.rotate_left(17) ^ 0x5bd1_e995,
+            config,
             viewers: 0,
             free: DepthBuckets::default(),
             roomy: DepthBuckets::default(),
             idle_relays: DepthBuckets::default(),
             phones: DepthBuckets::default(),
             spare: FlatPool::default(),
+            packs: FlatPool::default(),
             standby_queue: VecDeque::new(),
             reposition_queue: VecDeque::new(),
             overloaded: Vec::new(),
@@ -416,11 +409,10 @@ impl Coordinator {
     /// Drops this event's commands that name a peer which left the tree later in the same event
     /// (e.g. a relay that was told to `wait` after an edge to it had been planned).
     fn prune_commands(&mut self, start: usize) {
-        let index = &self.index;
-        let b = &self.config.broadcaster;
-        let live = |p: &PeerId| p == b || index.contains_key(p);
+        let mut out = std::mem::take(&mut self.out);
+        let live = |p: &PeerId| self.is_live_peer(p);
         let mut i = 0;
-        self.out.retain(|cmd| {
+        out.retain(|cmd| {
             i += 1;
             i <= start
                 || match cmd {
@@ -430,13 +422,28 @@ impl Coordinator {
                     Command::Wait { peer, .. } => !live(peer),
                 }
         });
+        self.out = out;
+    }
+
+    fn hash_id(key: u64, id: &PeerId) -> u64 {
+        let mut h = IdHasher(key);
+        h.write(id.as_bytes());
+        h.finish()
+    }
+
+    /// The slot of a placed viewer.
+    fn find(&self, peer: &PeerId) -> Option<u32> {
+        let ids = &self.ids;
+        self.index
+            .find(Self::hash_id(self.hash_key, peer), |&x| ids[x as usize].as_ref() == Some(peer))
+            .copied()
     }
 
     fn lookup(&self, peer: &PeerId) -> Result<u32, Rejected> {
         if *peer == self.config.broadcaster {
             return Err(Rejected::IsBroadcaster);
         }
-        self.index.get(peer).copied().ok_or(Rejected::UnknownPeer)
+        self.find(peer).ok_or(Rejected::UnknownPeer)
     }
 
     fn treecast(&self) -> bool {
@@ -562,15 +569,29 @@ impl Coordinator {
             }
         }
         if x != ROOT && backed < limit {
-            let pos = self.spare.insert(x);
-            self.nodes[x as usize].spare_pos = pos;
+            if self.packs_slot(backed) {
+                let pos = self.packs.insert(x);
+                let n = &mut self.nodes[x as usize];
+                n.spare_pos = pos;
+                n.flags |= F_PACK_POOL;
+            } else {
+                let pos = self.spare.insert(x);
+                self.nodes[x as usize].spare_pos = pos;
+            }
         }
     }
 
     fn unindex_node(&mut self, x: u32) {
         let n = &self.nodes[x as usize];
-        let (depth, free_pos, roomy_pos, leaf_pos, spare_pos, phone) =
-            (n.depth, n.free_pos, n.roomy_pos, n.leaf_pos, n.spare_pos, n.flags & F_PHONE_POOL != 0);
+        let (depth, free_pos, roomy_pos, leaf_pos, spare_pos, phone, pack) = (
+            n.depth,
+            n.free_pos,
+            n.roomy_pos,
+            n.leaf_pos,
+            n.spare_pos,
+            n.flags & F_PHONE_POOL != 0,
+            n.flags & F_PACK_POOL != 0,
+        );
         if free_pos != NOT_IN {
             if let Some(m) = self.free.remove(depth, free_pos) {
                 self.nodes[m as usize].free_pos = free_pos;
@@ -588,7 +609,8 @@ impl Coordinator {
             }
         }
         if spare_pos != NOT_IN {
-            if let Some(m) = self.spare.remove(spare_pos) {
+            let pool = if pack { &mut self.packs } else { &mut self.spare };
+            if let Some(m) = pool.remove(spare_pos) {
                 self.nodes[m as usize].spare_pos = spare_pos;
             }
         }
@@ -597,32 +619,45 @@ impl Coordinator {
         n.roomy_pos = NOT_IN;
         n.leaf_pos = NOT_IN;
         n.spare_pos = NOT_IN;
-        n.flags &= !F_PHONE_POOL;
+        n.flags &= !(F_PHONE_POOL | F_PACK_POOL);
+    }
+
+    /// A backer of `backed` standbys has a half-used shared slot.
+    fn packs_slot(&self, backed: u16) -> bool {
+        let share = self.config.standby_share.max(1) as u16;
+        share > 1 && backed % share != 0
     }
 
     // ----- slab -----------------------------------------------------------------------------
 
     fn alloc(&mut self, id: PeerId, slots: u8) -> u32 {
         let mut node = Node::vacant();
-        node.id = Some(id.clone());
         node.slots = slots;
+        node.flags = F_LIVE;
+        let hash = Self::hash_id(self.hash_key, &id);
         let x = if self.free_list != NONE {
             let x = self.free_list;
             self.free_list = self.nodes[x as usize].next_sibling;
             self.nodes[x as usize] = node;
+            self.ids[x as usize] = Some(id);
             x
         } else {
             self.nodes.push(node);
+            self.ids.push(Some(id));
             (self.nodes.len() - 1) as u32
         };
-        self.index.insert(id, x);
+        let (ids, key) = (&self.ids, self.hash_key);
+        self.index.insert_unique(hash, x, |&y| Self::hash_id(key, ids[y as usize].as_ref().expect("indexed")));
         self.viewers += 1;
         x
     }
 
     fn dealloc(&mut self, x: u32) {
-        let id = self.nodes[x as usize].id.take().expect("live node");
-        self.index.remove(&id);
+        let id = self.ids[x as usize].take().expect("live node");
+        let hash = Self::hash_id(self.hash_key, &id);
+        if let Ok(entry) = self.index.find_entry(hash, |&y| y == x) {
+            entry.remove();
+        }
         self.nodes[x as usize] = Node::vacant();
         self.nodes[x as usize].next_sibling = self.free_list;
         self.free_list = x;
@@ -630,11 +665,16 @@ impl Coordinator {
     }
 
     fn id(&self, x: u32) -> &PeerId {
-        self.nodes[x as usize].id.as_ref().expect("live node")
+        self.ids[x as usize].as_ref().expect("live node")
+    }
+
+    /// The id for messages about a slot, live or not.
+    fn name(&self, x: u32) -> Option<&PeerId> {
+        self.ids.get(x as usize).and_then(Option::as_ref)
     }
 
     fn is_live(&self, x: u32) -> bool {
-        x != NONE && (x as usize) < self.nodes.len() && self.nodes[x as usize].id.is_some()
+        x != NONE && (x as usize) < self.nodes.len() && self.nodes[x as usize].flags & F_LIVE != 0
     }
 
     // ----- links ----------------------------------------------------------------------------
@@ -823,7 +863,10 @@ impl Coordinator {
         self.link_child(p, c);
         self.index_node(p);
         self.mark_dirty(c);
-        // Depths and pools of the whole subtree; collect nodes whose standby may now be invalid.
+        // Depths and pools of the whole subtree; collect nodes whose standby may now be invalid:
+        // `c` itself and whoever a moved node backs. Inside the subtree nothing else can break:
+        // a node below `c` keeps its parent and that parent's subtree, so its standby stays
+        // outside it (one held in a detached subtree is re-checked when that one is attached).
         let mut stack = std::mem::take(&mut self.scratch);
         let mut check = std::mem::take(&mut self.scratch2);
         stack.push(c);
@@ -915,31 +958,8 @@ impl Coordinator {
         {
             chosen = ROOT;
         }
-        if chosen == NONE && !self.spare.items.is_empty() {
-            // Prefer backers below the shallowest free depth: placement fills that depth first,
-            // so a standby held there would soon be dropped to make room for a primary child.
-            // Then prefer a spare slot of its own over a shared one.
-            let frontier = self.free.shallowest().map_or(0, |(d, _)| d);
-            let mut best_score = 0;
-            let share = self.config.standby_share.max(1) as u16;
-            for _ in 0..12 {
-                let i = (self.next_random() % self.spare.items.len() as u64) as usize;
-                let s = self.spare.items[i];
-                let n = &self.nodes[s as usize];
-                // A half-used shared slot takes it without using up a truly free slot.
-                let packs = share > 1 && n.backed % share != 0;
-                let score = 1
-                    + 4 * packs as u8
-                    + 2 * (n.depth > frontier) as u8
-                    + self.exclusive_room(s) as u8;
-                if score > best_score && self.standby_valid(v, s) {
-                    chosen = s;
-                    best_score = score;
-                    if score >= 7 {
-                        break;
-                    }
-                }
-            }
+        if chosen == NONE {
+            chosen = self.pick_backer(v);
         }
         if chosen == NONE {
             return false;
@@ -948,6 +968,42 @@ impl Coordinator {
         self.connect(chosen, v, Role::Standby);
         self.mark_dirty(v);
         true
+    }
+
+    /// A few random candidates: a half-used shared slot first (it takes the standby without
+    /// using up a slot), then backers below the shallowest free depth (placement fills that
+    /// depth first, so a standby held there would soon be dropped to make room for a primary
+    /// child), then a spare slot of its own over a shared one. NONE when none fits.
+    fn pick_backer(&mut self, v: u32) -> u32 {
+        let frontier = self.free.shallowest().map_or(0, |(d, _)| d);
+        let mut best = NONE;
+        let mut best_score = 0;
+        for (tries, packs) in [(4, true), (8, false)] {
+            for _ in 0..tries {
+                let len = if packs { self.packs.items.len() } else { self.spare.items.len() };
+                if len == 0 {
+                    break;
+                }
+                let i = (self.next_random() % len as u64) as usize;
+                let s = if packs { self.packs.items[i] } else { self.spare.items[i] };
+                let score = 1
+                    + 4 * packs as u8
+                    + 2 * (self.nodes[s as usize].depth > frontier) as u8
+                    + self.exclusive_room(s) as u8;
+                if score > best_score && self.standby_valid(v, s) {
+                    best = s;
+                    best_score = score;
+                    // Good enough: a half-used slot below the frontier, or a deep slot of its own.
+                    if score >= 7 || (!packs && score >= 4) {
+                        return best;
+                    }
+                }
+            }
+            if best_score >= 5 {
+                return best;
+            }
+        }
+        best
     }
 
     fn process_standby_queue(&mut self, budget: u32) {
@@ -981,7 +1037,7 @@ impl Coordinator {
             return Err(Rejected::SlotsOutOfRange);
         }
         let slots = self.clamp_slots(slots);
-        if let Some(&x) = self.index.get(&peer) {
+        if let Some(x) = self.find(&peer) {
             // Already placed: a resync (lost messages, or a report after our restart).
             self.set_slots(x, slots);
             if let Some(at) = &at {
@@ -996,7 +1052,7 @@ impl Coordinator {
         }
         // A report of where it already sits (rebuild after our restart lost the state).
         if let Some(Position { parent: Some(rp), .. }) = &at {
-            match self.index.get(rp).copied().or((*rp == self.config.broadcaster).then_some(ROOT)) {
+            match self.find(rp).or((*rp == self.config.broadcaster).then_some(ROOT)) {
                 None => {
                     // Its parent has not reported yet: ask it to retry shortly.
                     self.out.push(Command::Wait { peer, retry_ms: 250 });
@@ -1031,7 +1087,7 @@ impl Coordinator {
     }
 
     fn adopt_reported_standby(&mut self, x: u32, reported: Option<&PeerId>) {
-        let Some(s) = reported.and_then(|s| self.index.get(s).copied()) else { return };
+        let Some(s) = reported.and_then(|s| self.find(s)) else { return };
         if self.treecast()
             && self.nodes[x as usize].depth >= 2
             && self.nodes[x as usize].standby == NONE
@@ -1046,7 +1102,7 @@ impl Coordinator {
     /// a restored snapshot), otherwise the `assign` we send makes the viewer follow us.
     fn adopt_report(&mut self, x: u32, at: &Position) {
         let Some(rp) = &at.parent else { return };
-        let p = if *rp == self.config.broadcaster { Some(ROOT) } else { self.index.get(rp).copied() };
+        let p = if *rp == self.config.broadcaster { Some(ROOT) } else { self.find(rp) };
         let Some(p) = p else { return };
         let current = self.nodes[x as usize].parent;
         if p != current
@@ -1146,7 +1202,7 @@ impl Coordinator {
         let p = if parent == self.config.broadcaster {
             ROOT
         } else {
-            self.index.get(&parent).copied().ok_or(Rejected::NotRelated)?
+            self.find(&parent).ok_or(Rejected::NotRelated)?
         };
         if self.nodes[c as usize].standby == p {
             // Its standby edge died: find another.
@@ -1166,7 +1222,7 @@ impl Coordinator {
 
     fn on_child_lost(&mut self, peer: PeerId, child: PeerId) -> Result<(), Rejected> {
         let p = if peer == self.config.broadcaster { ROOT } else { self.lookup(&peer)? };
-        let c = self.index.get(&child).copied().ok_or(Rejected::NotRelated)?;
+        let c = self.find(&child).ok_or(Rejected::NotRelated)?;
         if self.nodes[c as usize].parent == p {
             self.remove(c);
             return Ok(());
@@ -1500,7 +1556,7 @@ impl Coordinator {
         };
         let mut depth_sum = 0u64;
         for (i, n) in self.nodes.iter().enumerate().skip(1) {
-            if n.id.is_none() || n.parent == NONE {
+            if n.flags & F_LIVE == 0 || n.parent == NONE {
                 continue;
             }
             depth_sum += n.depth as u64;
@@ -1563,7 +1619,7 @@ impl Coordinator {
 
     /// Whether `peer` is a placed viewer or the broadcaster.
     pub fn is_live_peer(&self, peer: &PeerId) -> bool {
-        *peer == self.config.broadcaster || self.index.contains_key(peer)
+        *peer == self.config.broadcaster || self.find(peer).is_some()
     }
 
     pub fn viewer_count(&self) -> u32 {
