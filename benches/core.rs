@@ -6,7 +6,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
-use treecast::core::coordinator::{Config, Coordinator, Event, Policy};
+use treecast::core::coordinator::{Command, Config, Coordinator, Event, Policy};
 use treecast::core::ids::{viewer_peer_id, PeerId};
 
 /// Counts live heap bytes, to report memory per viewer.
@@ -77,6 +77,8 @@ struct Row {
     coverage: f64,
     join_cmds: f64,
     churn_cmds: f64,
+    /// Churn by kind (join, leave, loss, tick): events, total ns, commands.
+    kinds: [(u64, u64, u64); 4],
 }
 
 /// CPU seconds used by this process (user + system), from /proc (Linux); None elsewhere.
@@ -138,33 +140,47 @@ fn run(policy: Policy, n: usize) -> Row {
     // Churn: as many random joins / leaves / losses.
     samples.clear();
     let mut churn_cmds = 0usize;
+    let mut kinds = [(0u64, 0u64, 0u64); 4];
     let c0 = cpu_seconds();
     let t0 = Instant::now();
     for i in 0..n {
         let kind = rng.next() % 10;
         let t = Instant::now();
-        if kind < 4 || live.is_empty() {
+        let k = if kind < 4 || live.is_empty() {
             let peer = rng.id();
             let slots = rng.slots();
             let _ = c.handle(now, Event::Join { peer: peer.clone(), slots, at: None });
-            if c.is_live_peer(&peer) {
+            // Placed unless told to wait (a viewer evicted later leaves `live` on its own below).
+            if !c.commands().iter().any(|cmd| matches!(cmd, Command::Wait { peer: p, .. } if *p == peer)) {
                 live.push(peer);
             }
+            0
         } else {
             let k = (rng.next() % live.len() as u64) as usize;
             let peer = live.swap_remove(k);
-            if c.is_live_peer(&peer) {
-                let e = if kind < 7 { Event::Leave { peer } } else { Event::Lost { peer } };
-                let _ = c.handle(now, e);
-            }
-        }
-        churn_cmds += c.commands().len();
+            // A peer evicted by an earlier event is unknown now: rejected, no change.
+            let e = if kind < 7 { Event::Leave { peer } } else { Event::Lost { peer } };
+            let _ = c.handle(now, e);
+            if kind < 7 { 1 } else { 2 }
+        };
+        let cmds = c.commands().len();
+        churn_cmds += cmds;
         c.clear_commands();
+        let dt = t.elapsed().as_nanos() as u64;
+        kinds[k].0 += 1;
+        kinds[k].1 += dt;
+        kinds[k].2 += cmds as u64;
         if i % 100 == 99 {
+            let t = Instant::now();
             now += 25;
             let _ = c.handle(now, Event::Tick);
-            churn_cmds += c.commands().len();
+            let cmds = c.commands().len();
+            churn_cmds += cmds;
             c.clear_commands();
+            let dt = t.elapsed().as_nanos() as u64;
+            kinds[3].0 += 1;
+            kinds[3].1 += dt;
+            kinds[3].2 += cmds as u64;
         }
         samples.push(t.elapsed().as_nanos().min(u32::MAX as u128) as u32);
     }
@@ -189,6 +205,7 @@ fn run(policy: Policy, n: usize) -> Row {
         coverage: stats.standby_coverage,
         join_cmds: join_cmds as f64 / n as f64,
         churn_cmds: churn_cmds as f64 / n as f64,
+        kinds,
     }
 }
 
@@ -234,6 +251,18 @@ fn main() {
             r.join_cmds,
             r.churn_cmds
         );
+    }
+    println!();
+    println!("Churn by kind (mean wall time per event, commands per event):");
+    println!("| policy   | viewers   | join            | leave           | loss            | tick (every 100) |");
+    println!("|----------|-----------|-----------------|-----------------|-----------------|------------------|");
+    for r in &rows {
+        let cell = |k: usize| {
+            let (n, ns, cmds) = r.kinds[k];
+            let n = n.max(1) as f64;
+            format!("{:>6.0} ns {:>5.1}", ns as f64 / n, cmds as f64 / n)
+        };
+        println!("| {:<8} | {:>9} | {:<15} | {:<15} | {:<15} | {:<16} |", r.policy, r.n, cell(0), cell(1), cell(2), cell(3));
     }
     println!();
     println!("Wall-clock columns include waiting for the CPU when the machine is shared; CPU columns do not.");

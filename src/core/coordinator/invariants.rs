@@ -41,7 +41,6 @@ impl Coordinator {
         let live = (1..n).filter(|&i| self.is_live(i as u32)).count();
         ensure!(live == self.viewers as usize, "viewer count {} != live nodes {live}", self.viewers);
         ensure!(self.index.len() == live, "index has {} entries for {live} viewers", self.index.len());
-        ensure!(self.ids.len() == n, "{} ids for {n} slots", self.ids.len());
         for x in 0..n as u32 {
             ensure!(self.is_live(x) == self.name(x).is_some(), "slot {x}: live flag and id disagree");
             if x != ROOT && self.is_live(x) {
@@ -115,15 +114,19 @@ impl Coordinator {
                 k = self.nodes[k as usize].next_backed;
             }
             ensure!(count == node.backed, "{:?}: backed list length", self.name(x as u32));
-            // Pools.
+            // Pools (a suspect is in none).
             let x32 = x as u32;
-            let free = node.children < self.cap(x32);
+            let suspect = node.flags & super::F_SUSPECT != 0;
+            if suspect {
+                ensure!(self.suspects.iter().any(|e| e.0 == x32), "{:?}: suspect without a deadline", self.name(x32));
+            }
+            let free = !suspect && node.children < self.cap(x32);
             ensure!((node.free_pos != super::NOT_IN) == free, "{:?}: free pool membership wrong", self.name(x as u32));
-            let roomy = self.config.policy == Policy::Treecast && self.truly_free(x32);
+            let roomy = !suspect && self.config.policy == Policy::Treecast && self.truly_free(x32);
             ensure!((node.roomy_pos != super::NOT_IN) == roomy, "{:?}: roomy pool membership wrong", self.name(x as u32));
-            let leaf = x32 != ROOT && node.children == 0;
+            let leaf = !suspect && x32 != ROOT && node.children == 0;
             ensure!((node.leaf_pos != super::NOT_IN) == leaf, "{:?}: leaf pool membership wrong", self.name(x as u32));
-            let spare = x32 != ROOT && node.backed < self.backing_limit(x32);
+            let spare = !suspect && x32 != ROOT && node.backed < self.backing_limit(x32);
             ensure!((node.spare_pos != super::NOT_IN) == spare, "{:?}: spare pool membership wrong", self.name(x as u32));
             ensure!(!spare || (node.flags & super::F_PACK_POOL != 0) == self.packs_slot(node.backed), "{:?}: in the wrong spare pool", self.name(x as u32));
         }

@@ -68,6 +68,7 @@ const F_PHONE_POOL: u16 = 16; // its leaf position is in `phones`, not `idle_rel
 const F_DETACHED: u16 = 32; // in a subtree being moved: kept out of every pool until attached
 const F_LIVE: u16 = 64; // the slot holds a viewer (or the broadcaster)
 const F_PACK_POOL: u16 = 128; // its spare position is in `packs`, not `spare`
+const F_SUSPECT: u16 = 256; // a child reported it lost: kept out of every pool (see `suspects`)
 
 /// Which tree policy the coordinator runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -108,6 +109,10 @@ pub struct Config {
     pub retry_ms: u32,
     /// Documented bound of an over-capacity transient while spare capacity exists elsewhere.
     pub overload_grace_ms: u64,
+    /// A viewer that a child reported lost takes no new child or standby for this long, unless
+    /// it is heard from first (then cleared at once) or reported lost by its parent (removed).
+    /// Parents report a silent child after `ViewerConfig::slow_loss_after_ms` (3 s).
+    pub suspect_ms: u64,
     /// Seeds the deterministic choice among equally good standby candidates.
     pub seed: u64,
     /// Placement prefers a truly free slot (one whose use evicts no standby) up to this many
@@ -132,6 +137,7 @@ impl Config {
             max_viewers: 100_000,
             retry_ms: 1_000,
             overload_grace_ms: 10_000,
+            suspect_ms: 4_000,
             seed: 0x7265_6563_6173_7421,
             stable_slack: 0,
         }
@@ -235,9 +241,10 @@ pub struct NodeView {
     pub subtree_size: u32,
 }
 
-/// One slot of the slab. The peer's id lives apart (`Coordinator::ids`): tree work never reads it.
+/// One slot of the slab. The id sits beside the links: commands name the nodes just touched.
 #[derive(Clone)]
 struct Node {
+    id: Option<PeerId>,
     parent: u32,
     standby: u32,
     first_child: u32,
@@ -258,6 +265,7 @@ struct Node {
 impl Node {
     fn vacant() -> Node {
         Node {
+            id: None,
             parent: NONE,
             standby: NONE,
             first_child: NONE,
@@ -281,9 +289,7 @@ pub struct Coordinator {
     config: Config,
     nodes: Vec<Node>,
     free_list: u32,
-    /// The id of each slot (None when vacant).
-    ids: Vec<Option<PeerId>>,
-    /// Peer id -> slot: the table holds slot numbers only and hashes through `ids`.
+    /// Peer id -> slot: the table holds slot numbers only and hashes through the nodes' ids.
     index: hashbrown::HashTable<u32>,
     hash_key: u64,
     viewers: u32,
@@ -303,6 +309,8 @@ pub struct Coordinator {
     standby_queue: VecDeque<u32>,
     reposition_queue: VecDeque<u32>,
     overloaded: Vec<(u32, u64)>,
+    /// Viewers under suspicion, oldest first: (slot, id, since).
+    suspects: VecDeque<(u32, PeerId, u64)>,
     dirty: Vec<u32>,
     out: Vec<Command>,
     scratch: Vec<u32>,
@@ -321,11 +329,11 @@ impl Coordinator {
     pub fn new(config: Config) -> Coordinator {
         let mut root = Node::vacant();
         root.flags = F_LIVE;
+        root.id = Some(config.broadcaster.clone());
         let rng = config.seed | 1;
         let mut c = Coordinator {
             nodes: vec![root],
             free_list: NONE,
-            ids: vec![Some(config.broadcaster.clone())],
             index: hashbrown::HashTable::new(),
             hash_key: rng.rotate_left(17) ^ 0x5bd1_e995,
             config,
@@ -339,6 +347,7 @@ impl Coordinator {
             standby_queue: VecDeque::new(),
             reposition_queue: VecDeque::new(),
             overloaded: Vec::new(),
+            suspects: VecDeque::new(),
             dirty: Vec::new(),
             out: Vec::new(),
             scratch: Vec::new(),
@@ -351,7 +360,7 @@ impl Coordinator {
             moves: 0,
             rejected: 0,
         };
-        c.index_node(ROOT);
+        c.reindex(ROOT);
         c
     }
 
@@ -433,9 +442,9 @@ impl Coordinator {
 
     /// The slot of a placed viewer.
     fn find(&self, peer: &PeerId) -> Option<u32> {
-        let ids = &self.ids;
+        let nodes = &self.nodes;
         self.index
-            .find(Self::hash_id(self.hash_key, peer), |&x| ids[x as usize].as_ref() == Some(peer))
+            .find(Self::hash_id(self.hash_key, peer), |&x| nodes[x as usize].id.as_ref() == Some(peer))
             .copied()
     }
 
@@ -541,42 +550,71 @@ impl Coordinator {
 
     // ----- pools ----------------------------------------------------------------------------
 
-    fn index_node(&mut self, x: u32) {
-        if self.nodes[x as usize].flags & F_DETACHED != 0 {
+    /// Puts `x` into exactly the pools it belongs to now, and last in each (placement and
+    /// replacement take the most recently touched node first: a parent that just took a child
+    /// keeps taking them, so other nodes keep the spare slots their standbys use).
+    /// Its depth must be the one it was indexed at (nodes change depth only while detached).
+    fn reindex(&mut self, x: u32) {
+        let n = &self.nodes[x as usize];
+        if n.flags & F_DETACHED != 0 {
             return;
         }
+        if n.flags & F_SUSPECT != 0 {
+            self.unindex_node(x);
+            return;
+        }
+        let (depth, children, backed, flags) = (n.depth, n.children, n.backed, n.flags);
         let cap = self.cap(x);
-        let limit = self.backing_limit(x);
-        let n = &self.nodes[x as usize];
-        let (depth, children, backed) = (n.depth, n.children, n.backed);
-        if children < cap {
-            let pos = self.free.insert(depth, x);
-            self.nodes[x as usize].free_pos = pos;
-            if self.treecast() && self.truly_free(x) {
-                let pos = self.roomy.insert(depth, x);
-                self.nodes[x as usize].roomy_pos = pos;
+        let treecast = self.treecast();
+        let share = self.config.standby_share.max(1) as u16;
+        let free = children < cap;
+        // Truly free: one more primary child drops none of its standbys.
+        let roomy = treecast && free && (x == ROOT || backed <= (cap - children - 1) * share);
+        let leaf = x != ROOT && children == 0;
+        let phone = leaf && cap == 0;
+        let spare = x != ROOT && treecast && backed < cap.saturating_sub(children) * share;
+        let pack = spare && self.packs_slot(backed);
+
+        let nodes = &mut self.nodes;
+        let was = (nodes[x as usize].free_pos != NOT_IN, nodes[x as usize].roomy_pos != NOT_IN);
+        set_bucket(&mut self.free, nodes, x, depth, was.0, free, |n| &mut n.free_pos);
+        set_bucket(&mut self.roomy, nodes, x, depth, was.1, roomy, |n| &mut n.roomy_pos);
+        let in_leaf = nodes[x as usize].leaf_pos != NOT_IN;
+        let was_phone = flags & F_PHONE_POOL != 0;
+        if in_leaf && leaf && was_phone == phone {
+            let pool = if phone { &mut self.phones } else { &mut self.idle_relays };
+            set_bucket(pool, nodes, x, depth, true, true, |n| &mut n.leaf_pos);
+        } else {
+            if in_leaf {
+                let pool = if was_phone { &mut self.phones } else { &mut self.idle_relays };
+                set_bucket(pool, nodes, x, depth, true, false, |n| &mut n.leaf_pos);
+                nodes[x as usize].flags &= !F_PHONE_POOL;
+            }
+            if leaf {
+                let pool = if phone { &mut self.phones } else { &mut self.idle_relays };
+                set_bucket(pool, nodes, x, depth, false, true, |n| &mut n.leaf_pos);
+                if phone {
+                    nodes[x as usize].flags |= F_PHONE_POOL;
+                }
             }
         }
-        if x != ROOT && children == 0 {
-            if cap > 0 {
-                let pos = self.idle_relays.insert(depth, x);
-                self.nodes[x as usize].leaf_pos = pos;
-            } else {
-                let pos = self.phones.insert(depth, x);
-                let n = &mut self.nodes[x as usize];
-                n.leaf_pos = pos;
-                n.flags |= F_PHONE_POOL;
+        let in_spare = nodes[x as usize].spare_pos != NOT_IN;
+        let was_pack = flags & F_PACK_POOL != 0;
+        if in_spare && spare && was_pack == pack {
+            let pool = if pack { &mut self.packs } else { &mut self.spare };
+            set_flat(pool, nodes, x, true, true);
+        } else {
+            if in_spare {
+                let pool = if was_pack { &mut self.packs } else { &mut self.spare };
+                set_flat(pool, nodes, x, true, false);
+                nodes[x as usize].flags &= !F_PACK_POOL;
             }
-        }
-        if x != ROOT && backed < limit {
-            if self.packs_slot(backed) {
-                let pos = self.packs.insert(x);
-                let n = &mut self.nodes[x as usize];
-                n.spare_pos = pos;
-                n.flags |= F_PACK_POOL;
-            } else {
-                let pos = self.spare.insert(x);
-                self.nodes[x as usize].spare_pos = pos;
+            if spare {
+                let pool = if pack { &mut self.packs } else { &mut self.spare };
+                set_flat(pool, nodes, x, false, true);
+                if pack {
+                    nodes[x as usize].flags |= F_PACK_POOL;
+                }
             }
         }
     }
@@ -631,29 +669,28 @@ impl Coordinator {
     // ----- slab -----------------------------------------------------------------------------
 
     fn alloc(&mut self, id: PeerId, slots: u8) -> u32 {
+        let hash = Self::hash_id(self.hash_key, &id);
         let mut node = Node::vacant();
         node.slots = slots;
         node.flags = F_LIVE;
-        let hash = Self::hash_id(self.hash_key, &id);
+        node.id = Some(id);
         let x = if self.free_list != NONE {
             let x = self.free_list;
             self.free_list = self.nodes[x as usize].next_sibling;
             self.nodes[x as usize] = node;
-            self.ids[x as usize] = Some(id);
             x
         } else {
             self.nodes.push(node);
-            self.ids.push(Some(id));
             (self.nodes.len() - 1) as u32
         };
-        let (ids, key) = (&self.ids, self.hash_key);
-        self.index.insert_unique(hash, x, |&y| Self::hash_id(key, ids[y as usize].as_ref().expect("indexed")));
+        let (nodes, key) = (&self.nodes, self.hash_key);
+        self.index.insert_unique(hash, x, |&y| Self::hash_id(key, nodes[y as usize].id.as_ref().expect("indexed")));
         self.viewers += 1;
         x
     }
 
     fn dealloc(&mut self, x: u32) {
-        let id = self.ids[x as usize].take().expect("live node");
+        let id = self.nodes[x as usize].id.take().expect("live node");
         let hash = Self::hash_id(self.hash_key, &id);
         if let Ok(entry) = self.index.find_entry(hash, |&y| y == x) {
             entry.remove();
@@ -665,12 +702,12 @@ impl Coordinator {
     }
 
     fn id(&self, x: u32) -> &PeerId {
-        self.ids[x as usize].as_ref().expect("live node")
+        self.nodes[x as usize].id.as_ref().expect("live node")
     }
 
     /// The id for messages about a slot, live or not.
     fn name(&self, x: u32) -> Option<&PeerId> {
-        self.ids.get(x as usize).and_then(Option::as_ref)
+        self.nodes.get(x as usize).and_then(|n| n.id.as_ref())
     }
 
     fn is_live(&self, x: u32) -> bool {
@@ -703,12 +740,11 @@ impl Coordinator {
     }
 
     fn link_standby(&mut self, s: u32, v: u32) {
-        self.unindex_node(s);
         self.nodes[v as usize].standby = s;
         self.nodes[v as usize].next_backed = self.nodes[s as usize].first_backed;
         self.nodes[s as usize].first_backed = v;
         self.nodes[s as usize].backed += 1;
-        self.index_node(s);
+        self.reindex(s);
     }
 
     fn unlink_standby(&mut self, v: u32) {
@@ -716,7 +752,6 @@ impl Coordinator {
         if s == NONE {
             return;
         }
-        self.unindex_node(s);
         let next = self.nodes[v as usize].next_backed;
         if self.nodes[s as usize].first_backed == v {
             self.nodes[s as usize].first_backed = next;
@@ -730,7 +765,7 @@ impl Coordinator {
         self.nodes[v as usize].next_backed = NONE;
         self.nodes[v as usize].standby = NONE;
         self.nodes[s as usize].backed -= 1;
-        self.index_node(s);
+        self.reindex(s);
     }
 
     /// True when `a` is `x` or one of its ancestors; false also when `x` hangs in a detached subtree.
@@ -831,9 +866,8 @@ impl Coordinator {
             if tell_parent {
                 self.disconnect(p, c);
             }
-            self.unindex_node(p);
             self.unlink_child(p, c);
-            self.index_node(p);
+            self.reindex(p);
             self.check_backing_limit(p);
         }
         let mut stack = std::mem::take(&mut self.scratch);
@@ -859,9 +893,8 @@ impl Coordinator {
         } else {
             self.connect(p, c, Role::Primary);
         }
-        self.unindex_node(p);
         self.link_child(p, c);
-        self.index_node(p);
+        self.reindex(p);
         self.mark_dirty(c);
         // Depths and pools of the whole subtree; collect nodes whose standby may now be invalid:
         // `c` itself and whoever a moved node backs. Inside the subtree nothing else can break:
@@ -875,7 +908,7 @@ impl Coordinator {
             let d = self.nodes[self.nodes[x as usize].parent as usize].depth + 1;
             self.nodes[x as usize].depth = d;
             self.nodes[x as usize].flags &= !F_DETACHED;
-            self.index_node(x);
+            self.reindex(x);
             let mut v = self.nodes[x as usize].first_backed;
             while v != NONE {
                 check.push(v);
@@ -1038,6 +1071,7 @@ impl Coordinator {
         }
         let slots = self.clamp_slots(slots);
         if let Some(x) = self.find(&peer) {
+            self.heard_from(x);
             // Already placed: a resync (lost messages, or a report after our restart).
             self.set_slots(x, slots);
             if let Some(at) = &at {
@@ -1061,11 +1095,10 @@ impl Coordinator {
                 Some(p) if self.nodes[p as usize].parent != NONE || p == ROOT => {
                     if self.nodes[p as usize].children < self.cap(p) {
                         let x = self.alloc(peer, slots);
-                        self.unindex_node(p);
                         self.link_child(p, x);
-                        self.index_node(p);
+                        self.reindex(p);
                         self.nodes[x as usize].depth = self.nodes[p as usize].depth + 1;
-                        self.index_node(x);
+                        self.reindex(x);
                         if p == ROOT {
                             self.connect(ROOT, x, Role::Primary);
                         }
@@ -1177,9 +1210,8 @@ impl Coordinator {
         if self.nodes[x as usize].slots == slots {
             return;
         }
-        self.unindex_node(x);
         self.nodes[x as usize].slots = slots;
-        self.index_node(x);
+        self.reindex(x);
         self.check_backing_limit(x);
         if self.nodes[x as usize].children > self.cap(x) {
             self.mark_overloaded(x);
@@ -1192,6 +1224,7 @@ impl Coordinator {
         if slots > MAX_SLOTS {
             return Err(Rejected::SlotsOutOfRange);
         }
+        self.heard_from(x);
         let slots = self.clamp_slots(slots);
         self.set_slots(x, slots);
         Ok(())
@@ -1214,15 +1247,54 @@ impl Coordinator {
         if self.nodes[c as usize].parent != p {
             return Err(Rejected::NotRelated);
         }
+        self.heard_from(c);
+        // Until its own parent confirms it (or it is heard from), the silent parent takes no one
+        // new: not `c` back, not a joiner, not a standby.
+        self.suspect(p);
         // It switched to its standby on its own; mirror that, or re-place it if it had none.
         self.detach(c, false);
         self.rehome(c);
         Ok(())
     }
 
+    fn suspect(&mut self, x: u32) {
+        if x == ROOT || !self.treecast() || self.nodes[x as usize].flags & F_SUSPECT != 0 {
+            return;
+        }
+        self.nodes[x as usize].flags |= F_SUSPECT;
+        self.unindex_node(x);
+        let id = self.id(x).clone();
+        self.suspects.push_back((x, id, self.now_ms));
+    }
+
+    /// `x` sent us something: it is not lost, whatever a child said.
+    fn heard_from(&mut self, x: u32) {
+        if self.nodes[x as usize].flags & F_SUSPECT != 0 {
+            self.nodes[x as usize].flags &= !F_SUSPECT;
+            self.reindex(x);
+        }
+    }
+
+    /// Suspicions older than `suspect_ms` that nobody confirmed are dropped.
+    fn expire_suspects(&mut self) {
+        while let Some(&(_, _, since)) = self.suspects.front() {
+            if since + self.config.suspect_ms > self.now_ms {
+                break;
+            }
+            let (x, id, _) = self.suspects.pop_front().expect("non-empty");
+            // The slot may hold another viewer by now, or the same one cleared and suspected anew.
+            if self.is_live(x) && *self.id(x) == id && !self.suspects.iter().any(|e| e.0 == x) {
+                self.heard_from(x);
+            }
+        }
+    }
+
     fn on_child_lost(&mut self, peer: PeerId, child: PeerId) -> Result<(), Rejected> {
         let p = if peer == self.config.broadcaster { ROOT } else { self.lookup(&peer)? };
         let c = self.find(&child).ok_or(Rejected::NotRelated)?;
+        if self.nodes[c as usize].parent == p || self.nodes[c as usize].standby == p {
+            self.heard_from(p);
+        }
         if self.nodes[c as usize].parent == p {
             self.remove(c);
             return Ok(());
@@ -1361,9 +1433,8 @@ impl Coordinator {
         } else {
             self.connect(l, c, Role::Primary);
         }
-        self.unindex_node(l);
         self.link_child(l, c);
-        self.index_node(l);
+        self.reindex(l);
         self.mark_dirty(c);
         self.recheck_standby(c);
         self.check_backing_limit(l);
@@ -1429,6 +1500,7 @@ impl Coordinator {
         if !self.treecast() {
             return;
         }
+        self.expire_suspects();
         self.fix_overloads();
         self.process_standby_queue(self.config.standbys_per_tick);
         let mut budget = self.config.moves_per_tick;
@@ -1541,7 +1613,8 @@ impl Coordinator {
             (Some(fd), Some(ld)) => ld <= fd + 1,
             _ => true,
         };
-        leaves_ok && self.reposition_queue.is_empty()
+        // A suspect's free slots are out of sight until its suspicion is resolved.
+        leaves_ok && self.reposition_queue.is_empty() && self.suspects.is_empty()
     }
 
     // ----- read-only ------------------------------------------------------------------------
@@ -1629,3 +1702,45 @@ impl Coordinator {
 
 #[cfg(test)]
 mod tests;
+
+/// Makes `x` a member (last) or not of one depth pool, given whether it is one now, keeping
+/// every member's stored position right.
+fn set_bucket(pool: &mut DepthBuckets, nodes: &mut [Node], x: u32, depth: u32, is: bool, want: bool, pos: fn(&mut Node) -> &mut u32) {
+    match (is, want) {
+        (false, true) => *pos(&mut nodes[x as usize]) = pool.insert(depth, x),
+        (true, false) => {
+            let at = std::mem::replace(pos(&mut nodes[x as usize]), NOT_IN);
+            if let Some(m) = pool.remove(depth, at) {
+                *pos(&mut nodes[m as usize]) = at;
+            }
+        }
+        (true, true) => {
+            let at = *pos(&mut nodes[x as usize]);
+            if let Some(m) = pool.bump(depth, at) {
+                *pos(&mut nodes[m as usize]) = at;
+                *pos(&mut nodes[x as usize]) = pool.last_pos(depth);
+            }
+        }
+        (false, false) => {}
+    }
+}
+
+fn set_flat(pool: &mut FlatPool, nodes: &mut [Node], x: u32, is: bool, want: bool) {
+    match (is, want) {
+        (false, true) => nodes[x as usize].spare_pos = pool.insert(x),
+        (true, false) => {
+            let at = std::mem::replace(&mut nodes[x as usize].spare_pos, NOT_IN);
+            if let Some(m) = pool.remove(at) {
+                nodes[m as usize].spare_pos = at;
+            }
+        }
+        (true, true) => {
+            let at = nodes[x as usize].spare_pos;
+            if let Some(m) = pool.bump(at) {
+                nodes[m as usize].spare_pos = at;
+                nodes[x as usize].spare_pos = (pool.items.len() - 1) as u32;
+            }
+        }
+        (false, false) => {}
+    }
+}

@@ -48,6 +48,19 @@ impl DepthBuckets {
         list.get(pos as usize).copied()
     }
 
+    /// Moves the member at `pos` of bucket `depth` to the end of it (as a removal and a fresh
+    /// insertion would); returns the node that moved into `pos`.
+    pub fn bump(&mut self, depth: u32, pos: u32) -> Option<u32> {
+        let list = &mut self.lists[depth as usize];
+        let last = list.len() - 1;
+        list.swap(pos as usize, last);
+        (pos as usize != last).then(|| list[pos as usize])
+    }
+
+    pub fn last_pos(&self, depth: u32) -> u32 {
+        (self.lists[depth as usize].len() - 1) as u32
+    }
+
     pub fn shallowest(&mut self) -> Option<(u32, &[u32])> {
         if self.len == 0 {
             return None;
@@ -94,6 +107,13 @@ impl FlatPool {
     pub fn remove(&mut self, pos: u32) -> Option<u32> {
         self.items.swap_remove(pos as usize);
         self.items.get(pos as usize).copied()
+    }
+
+    /// Moves the member at `pos` to the end; returns the node that moved into `pos`.
+    pub fn bump(&mut self, pos: u32) -> Option<u32> {
+        let last = self.items.len() - 1;
+        self.items.swap(pos as usize, last);
+        (pos as usize != last).then(|| self.items[pos as usize])
     }
 }
 

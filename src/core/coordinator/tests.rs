@@ -147,6 +147,75 @@ fn parent_lost_report_moves_the_child_to_its_standby() {
     assert_eq!(c.snapshot(), snap);
 }
 
+/// Everyone a command asks to feed or back someone (as `Connect`'s parent).
+fn feeders(cmds: &[Command]) -> Vec<PeerId> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Connect { parent, .. } => Some(parent.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_parent_reported_lost_takes_no_one_until_confirmed_or_cleared() {
+    let mut c = coord(Policy::Treecast);
+    join(&mut c, 0, "a", 4); // depth 1: feeds up to 4 (the broadcaster's reserve)
+    join(&mut c, 1, "b", 2);
+    join(&mut c, 2, "c", 2);
+    c.handle(3, Event::Tick).unwrap();
+    c.clear_commands();
+    // b says a went silent. a still has free slots and is the shallowest, but it may be dead:
+    // neither b (back), nor a joiner, nor a standby may be placed under it.
+    c.handle(10, Event::ParentLost { peer: id("b"), parent: id("a") }).unwrap();
+    c.check_invariants().unwrap();
+    for (t, name) in [(11, "d"), (12, "e"), (13, "f")] {
+        join(&mut c, t, name, 2);
+        c.handle(t, Event::Tick).unwrap();
+        c.check_invariants().unwrap();
+    }
+    let cmds: Vec<Command> = c.drain_commands().collect();
+    assert!(!feeders(&cmds).contains(&id("a")), "the suspect was asked to feed someone: {cmds:?}");
+    let v = c.view();
+    assert_ne!(node(&v, "b").parent, id("a"));
+    assert_eq!(node(&v, "a").children, vec![id("c")]);
+    // Nobody confirmed it within `suspect_ms`: it is placeable again (the tick's depth-restoring
+    // moves fill its free slots at once).
+    let later = 10 + c.config().suspect_ms;
+    c.handle(later, Event::Tick).unwrap();
+    c.check_invariants().unwrap();
+    let cmds: Vec<Command> = c.drain_commands().collect();
+    assert!(feeders(&cmds).contains(&id("a")), "{cmds:?}");
+}
+
+#[test]
+fn a_suspect_that_speaks_is_cleared_and_one_confirmed_is_removed() {
+    let mut c = coord(Policy::Treecast);
+    for t in 0..6 {
+        join(&mut c, t, &format!("v{t}"), 2);
+    }
+    let v = c.view();
+    let pick = |v: &[NodeView]| v.iter().find(|n| n.depth >= 2 && node(v, n.parent.as_str()).children.len() == 1).cloned();
+    // A child reports its parent lost; the parent then reports something itself: it is alive.
+    let kid = v.iter().find(|n| n.depth >= 2).cloned().unwrap();
+    let p = kid.parent.clone();
+    c.handle(10, Event::ParentLost { peer: kid.id.clone(), parent: p.clone() }).unwrap();
+    c.check_invariants().unwrap();
+    c.handle(11, Event::Capacity { peer: p.clone(), slots: 2 }).unwrap();
+    c.check_invariants().unwrap();
+    c.clear_commands();
+    c.handle(12, Event::Tick).unwrap();
+    c.check_invariants().unwrap();
+    // Its parent confirms a suspect: removed like any lost relay, its children repaired.
+    let kid = pick(&c.view()).unwrap_or_else(|| c.view().into_iter().find(|n| n.depth >= 2).unwrap());
+    let p = kid.parent.clone();
+    let gp = node(&c.view(), p.as_str()).parent.clone();
+    c.handle(20, Event::ParentLost { peer: kid.id.clone(), parent: p.clone() }).unwrap();
+    c.handle(21, Event::ChildLost { peer: gp, child: p.clone() }).unwrap();
+    c.check_invariants().unwrap();
+    assert!(!c.is_live_peer(&p));
+}
+
 #[test]
 fn hostile_events_change_nothing() {
     let mut c = coord(Policy::Treecast);
