@@ -1253,7 +1253,7 @@ impl Coordinator {
         self.suspect(p);
         // It switched to its standby on its own; mirror that, or re-place it if it had none.
         self.detach(c, false);
-        self.rehome(c);
+        self.rehome(c, true);
         Ok(())
     }
 
@@ -1310,13 +1310,18 @@ impl Coordinator {
 
     /// A detached subtree root without a parent: its standby if it can take it, else the
     /// shallowest free slot, else it waits (and its children are re-homed in turn).
-    fn rehome(&mut self, c: u32) {
+    ///
+    /// `on_standby`: `c` already plays from its standby (it said so): it stays there even if that
+    /// takes the backer over capacity (a registered, time-bounded transient, fixed on the next
+    /// ticks), rather than being sent to a free slot, which might be under its silent parent.
+    fn rehome(&mut self, c: u32, on_standby: bool) {
+        let first = c;
         let mut pending = vec![c];
         while let Some(c) = pending.pop() {
             let s = self.nodes[c as usize].standby;
             if s != NONE
                 && self.reaches_root_avoiding(s, c)
-                && self.nodes[s as usize].children < self.cap(s)
+                && (self.nodes[s as usize].children < self.cap(s) || (on_standby && c == first))
             {
                 self.attach(c, s);
                 self.mark_reposition(c);
@@ -1420,7 +1425,7 @@ impl Coordinator {
         orphans.clear();
         self.orphan_buf = orphans;
         for c in rest {
-            self.rehome(c);
+            self.rehome(c, false);
         }
     }
 
