@@ -55,6 +55,8 @@ struct Peer {
     edges: Vec<u32>,
     /// The peer whose edge the player shows (last `RouteUpstream`).
     routed: u32,
+    /// A hint: the live edge from `routed` (checked on use; `live_edge` searches when stale).
+    routed_edge: u32,
     arrived_ms: u64,
     first_picture_ms: u64,
     stall_since_ms: u64,
@@ -233,6 +235,7 @@ impl Sim {
             machine: None,
             edges: Vec::new(),
             routed: NONE,
+            routed_edge: NONE,
             arrived_ms: self.now,
             first_picture_ms: NEVER,
             stall_since_ms: 0,
@@ -808,7 +811,9 @@ impl Sim {
                 self.close_between(actor, other, side);
             }
             ViewerCommand::RouteUpstream { peer } => {
-                self.peers[actor as usize].routed = index_of(&peer);
+                let p = index_of(&peer);
+                self.peers[actor as usize].routed = p;
+                self.peers[actor as usize].routed_edge = self.live_edge(p, actor).unwrap_or(NONE);
                 self.refresh_path(actor);
             }
             ViewerCommand::SetSending { child, on } => {
@@ -851,9 +856,16 @@ impl Sim {
         }
     }
 
-    /// The live (not dead) edge parent -> child.
+    /// The live (not dead) edge parent -> child (there is at most one: `edge_for`).
     fn live_edge(&self, parent: u32, child: u32) -> Option<u32> {
-        self.peers[child as usize].edges.iter().copied().find(|&e| {
+        let c = &self.peers[child as usize];
+        if c.routed == parent && c.routed_edge != NONE {
+            let edge = &self.edges[c.routed_edge as usize];
+            if edge.used && edge.parent == parent && edge.child == child && !edge.dead {
+                return Some(c.routed_edge);
+            }
+        }
+        c.edges.iter().copied().find(|&e| {
             let edge = &self.edges[e as usize];
             edge.parent == parent && edge.child == child && !edge.dead
         })
@@ -903,7 +915,11 @@ impl Sim {
         let gen = self.edges[e as usize].gen.wrapping_add(1);
         self.edges[e as usize] = Edge { parent, child, gen, used: true, ..Edge::default() };
         self.peers[parent as usize].edges.push(e);
-        self.peers[child as usize].edges.push(e);
+        let c = &mut self.peers[child as usize];
+        c.edges.push(e);
+        if c.routed == parent {
+            c.routed_edge = e;
+        }
         e
     }
 

@@ -13,7 +13,7 @@
 use crate::core::protocol::Message;
 use crate::core::viewer::Side;
 use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 
 /// What happens at one instant. Peers are sim indices (0 is the broadcaster); edges carry their
 /// slot generation so an event about a closed and reused slot is recognised as stale.
@@ -78,9 +78,21 @@ impl Ord for Far {
     }
 }
 
+/// One event on the wheel: a node of a per-millisecond singly linked FIFO list, kept in one
+/// slab whose freed nodes are reused first (they are still in cache).
+struct Node {
+    ev: Option<Ev>,
+    next: u32,
+}
+
+const END: u32 = u32::MAX;
+
 pub struct Queue {
-    /// `wheel[t & MASK]`: the events of millisecond `t`, for `now <= t < now + HORIZON`.
-    wheel: Vec<VecDeque<Ev>>,
+    /// `heads[t & MASK]` / `tails[..]`: the FIFO of millisecond `t`, for `now <= t < now + HORIZON`.
+    heads: Vec<u32>,
+    tails: Vec<u32>,
+    nodes: Vec<Node>,
+    free: Vec<u32>,
     /// The millisecond the wheel is at (the time of the last event popped).
     now: u64,
     /// Events on the wheel.
@@ -93,7 +105,10 @@ pub struct Queue {
 impl Default for Queue {
     fn default() -> Self {
         Queue {
-            wheel: (0..HORIZON).map(|_| VecDeque::new()).collect(),
+            heads: vec![END; HORIZON as usize],
+            tails: vec![END; HORIZON as usize],
+            nodes: Vec::new(),
+            free: Vec::new(),
             now: 0,
             near: 0,
             far: BinaryHeap::new(),
@@ -108,19 +123,47 @@ impl Queue {
     pub fn push(&mut self, at: u64, ev: Ev) {
         assert!(at >= self.now, "event scheduled in the past: {at} < {}", self.now);
         if at - self.now < HORIZON {
-            self.wheel[(at & MASK) as usize].push_back(ev);
-            self.near += 1;
+            self.push_near(at, ev);
         } else {
             self.seq += 1;
             self.far.push(Far { at, seq: self.seq, ev });
         }
     }
 
+    fn push_near(&mut self, at: u64, ev: Ev) {
+        let n = match self.free.pop() {
+            Some(n) => {
+                self.nodes[n as usize] = Node { ev: Some(ev), next: END };
+                n
+            }
+            None => {
+                self.nodes.push(Node { ev: Some(ev), next: END });
+                (self.nodes.len() - 1) as u32
+            }
+        };
+        let b = (at & MASK) as usize;
+        match self.tails[b] {
+            END => self.heads[b] = n,
+            t => self.nodes[t as usize].next = n,
+        }
+        self.tails[b] = n;
+        self.near += 1;
+    }
+
     /// The next event at or before `until`, in (time, insertion) order; `None` when there is none
     /// (later events stay queued).
     pub fn pop_until(&mut self, until: u64) -> Option<(u64, Ev)> {
         loop {
-            if let Some(ev) = self.wheel[(self.now & MASK) as usize].pop_front() {
+            let b = (self.now & MASK) as usize;
+            let n = self.heads[b];
+            if n != END {
+                let node = &mut self.nodes[n as usize];
+                let ev = node.ev.take().expect("queued node holds an event");
+                self.heads[b] = node.next;
+                if node.next == END {
+                    self.tails[b] = END;
+                }
+                self.free.push(n);
                 self.near -= 1;
                 self.processed += 1;
                 return Some((self.now, ev));
@@ -140,8 +183,7 @@ impl Queue {
             self.now = next;
             while self.far.peek().is_some_and(|f| f.at - self.now < HORIZON) {
                 let f = self.far.pop().expect("peeked");
-                self.wheel[(f.at & MASK) as usize].push_back(f.ev);
-                self.near += 1;
+                self.push_near(f.at, f.ev);
             }
         }
     }
