@@ -241,6 +241,55 @@ fn depth_chart(reports: &[Report]) -> String {
     s
 }
 
+/// Grouped horizontal bars: stall seconds per viewer by what started the stall, per policy.
+fn cause_chart(reports: &[Report]) -> String {
+    let causes: Vec<usize> = (0..super::metrics::Cause::ALL.len())
+        .filter(|&i| reports.iter().any(|r| r.stall_causes.get(i).is_some_and(|c| c.stalls > 0)))
+        .collect();
+    let mut s = String::new();
+    let label_w = 150.0;
+    let top = causes
+        .iter()
+        .flat_map(|&i| reports.iter().map(move |r| r.stall_causes[i].per_viewer_s))
+        .fold(0.0, f64::max)
+        .max(1e-9);
+    // Rows start below the legend.
+    let rows_top = TOP + 16.0 * reports.len() as f64 + 8.0;
+    let row_h = (H - rows_top - BOTTOM) / causes.len().max(1) as f64;
+    let bar = row_h * 0.8 / reports.len().max(1) as f64;
+    let plot_w = W - label_w - RIGHT - 60.0;
+    let _ = write!(
+        s,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{H}\" font-family=\"sans-serif\" font-size=\"12\">\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\
+         <text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"15\">Stall time per viewer by what started the stall</text>\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">seconds per viewer</text>",
+        W / 2.0,
+        label_w + plot_w / 2.0,
+        H - 10.0
+    );
+    for (row, &i) in causes.iter().enumerate() {
+        let y0 = rows_top + row_h * row as f64 + row_h * 0.1;
+        let name = reports[0].stall_causes[i].cause;
+        let _ = write!(s, "<text x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>", label_w - 6.0, y0 + row_h * 0.45, escape(name));
+        for (k, r) in reports.iter().enumerate() {
+            let v = r.stall_causes[i].per_viewer_s;
+            let w = v / top * plot_w;
+            let y = y0 + bar * k as f64;
+            let _ = write!(
+                s,
+                "<rect x=\"{label_w}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{bar:.1}\" fill=\"{}\"/><text x=\"{:.1}\" y=\"{:.1}\">{v:.2}</text>",
+                COLOURS[k % COLOURS.len()],
+                label_w + w + 4.0,
+                y + bar * 0.8
+            );
+        }
+    }
+    legend(&mut s, &reports.iter().map(|r| r.policy.as_str()).collect::<Vec<_>>());
+    s.push_str("</svg>\n");
+    s
+}
+
 /// The charts as (file name, SVG text).
 pub fn charts(reports: &[Report]) -> Vec<(&'static str, String)> {
     let stall: Vec<(&str, &[f64])> = reports.iter().map(|r| (r.policy.as_str(), r.stall_percentiles_s.as_slice())).collect();
@@ -249,5 +298,6 @@ pub fn charts(reports: &[Report]) -> Vec<(&'static str, String)> {
         ("stall_cdf.svg", cdf_chart("Total stall time per viewer (CDF)", "stall time per viewer, s (log; 0 drawn at 0.01)", &stall, Some(0.01))),
         ("depth.svg", depth_chart(reports)),
         ("latency_cdf.svg", cdf_chart("Glass-to-glass latency (CDF, sampled)", "latency, ms", &latency, None)),
+        ("stall_causes.svg", cause_chart(reports)),
     ]
 }
