@@ -75,8 +75,8 @@ struct Peer {
     /// When the pending timer tick fires (NEVER: none).
     timer_at: u64,
     expire_pending: bool,
-    /// Scripted runs fix how the viewer departs.
-    scripted_crash: Option<bool>,
+    /// How the session ends: a crash (true) or a clean departure.
+    crash_on_depart: bool,
 }
 
 /// A tree edge: one RTCPeerConnection (+ data channel) from `parent` (the offerer) to `child`.
@@ -105,7 +105,10 @@ pub struct Sim {
     viewer_config: ViewerConfig,
     now: u64,
     queue: Queue,
+    /// Delays and timer phases: this policy's own stream.
     rng: Rng,
+    /// Arrivals, sessions, capacities, departures: the same for every policy.
+    audience: Rng,
     pair_salt: u64,
     peers: Vec<Peer>,
     edges: Vec<Edge>,
@@ -167,7 +170,8 @@ impl Sim {
             Policy::Treecast => 1,
             Policy::Seed => 2,
         };
-        // Both policies see the same audience and network: only the machines' stream differs.
+        // Both policies see the same audience (its own stream, `audience`) and the same per-pair
+        // network delays (`pair_salt`); sampled delays come from the policy's own stream.
         let rng = Rng::fork(cfg.seed, label);
         let pair_salt = mix(cfg.seed ^ 0x7061_6972);
         let me = PeerId::parse("b0").expect("valid id");
@@ -177,6 +181,7 @@ impl Sim {
             now: 0,
             queue: Queue::default(),
             rng,
+            audience: Rng::fork(cfg.seed, 0x6175_6469_656e_6365),
             pair_salt,
             peers: Vec::new(),
             edges: Vec::new(),
@@ -249,7 +254,7 @@ impl Sim {
             last_down_signal_ms: 0,
             timer_at: NEVER,
             expire_pending: false,
-            scripted_crash: None,
+            crash_on_depart: false,
         }
     }
 
@@ -425,7 +430,7 @@ impl Sim {
             if rate <= 0.0 {
                 return;
             }
-            let next = t + self.rng.exp(1.0 / rate);
+            let next = t + self.audience.exp(1.0 / rate);
             if in_burst && next > self.cfg.burst_ms as f64 {
                 t = self.cfg.burst_ms as f64; // the rate changes here (memoryless: restart)
                 continue;
@@ -446,18 +451,24 @@ impl Sim {
     fn on_arrive(&mut self) {
         let v = self.peers.len() as u32;
         let scripted = self.cfg.script.as_ref().and_then(|s| s.get(self.script_next)).cloned();
+        // Everything about the viewer itself comes from the audience's stream, drawn here in
+        // arrival order: both policies see the very same viewers.
         let (slots, session, crash) = match &scripted {
-            Some(s) => (s.slots, s.depart_ms.map(|d| d.saturating_sub(self.now)), Some(s.crash)),
+            Some(s) => (s.slots, s.depart_ms.map(|d| d.saturating_sub(self.now)), s.crash),
             None => {
-                let slots = if self.rng.chance(self.cfg.phone_share) {
+                let a = &mut self.audience;
+                let slots = if a.chance(self.cfg.phone_share) {
                     0
                 } else {
-                    self.rng.range(self.cfg.relay_slots.0 as u64, self.cfg.relay_slots.1 as u64) as u8
+                    a.range(self.cfg.relay_slots.0 as u64, self.cfg.relay_slots.1 as u64) as u8
                 };
-                let session = self.rng.lognormal(self.cfg.session_median_ms, self.cfg.session_sigma);
-                (slots, Some(session.max(1.0) as u64), None)
+                let session = a.lognormal(self.cfg.session_median_ms, self.cfg.session_sigma);
+                let crash = !a.chance(self.cfg.graceful_share);
+                (slots, Some(session.max(1.0) as u64), crash)
             }
         };
+        let machine_seed = self.audience.next_u64();
+        let open_at = self.now + self.audience.range(self.cfg.connect_ms.0, self.cfg.connect_ms.1);
         let id = PeerId::parse(&format!("v{v}")).expect("valid id");
         let mut peer = self.new_peer(id.clone());
         peer.machine = Some(Box::new(Viewer::new(
@@ -465,20 +476,19 @@ impl Sim {
             id,
             self.peers_id0(),
             slots,
-            self.rng.next_u64(),
+            machine_seed,
         )));
         peer.watching = true;
         self.peers.push(peer);
         self.concurrent += 1;
         self.metrics.arrivals += 1;
-        let open_at = self.now + self.uniform(self.cfg.connect_ms);
         self.queue.push(open_at, Ev::SignallingOpen(v));
         if let Some(len) = session {
             if self.now + len <= self.cfg.duration_ms {
                 self.queue.push(self.now + len, Ev::Depart(v));
             }
         }
-        self.peers[v as usize].scripted_crash = crash;
+        self.peers[v as usize].crash_on_depart = crash;
         if self.cfg.script.is_some() {
             self.script_next += 1;
             self.schedule_scripted_arrival();
@@ -492,10 +502,7 @@ impl Sim {
             return;
         }
         self.finish_watch(v);
-        let crash = match self.peers[v as usize].scripted_crash {
-            Some(c) => c,
-            None => !self.rng.chance(self.cfg.graceful_share),
-        };
+        let crash = self.peers[v as usize].crash_on_depart;
         if crash {
             self.metrics.crashes += 1;
             self.vanish(v, None);
@@ -733,9 +740,11 @@ impl Sim {
         around.clear();
         for &e in &self.peers[v as usize].edges {
             let edge = &self.edges[e as usize];
-            let other = if edge.parent == v { edge.child } else { edge.parent };
-            if edge.open && !edge.dead && self.peers[other as usize].alive {
-                around.push((other, self.side_for(e, v)));
+            // A vanished page's edges are all dead or removed, so a live edge has a live far end.
+            if edge.open && !edge.dead {
+                let (other, side) = if edge.parent == v { (edge.child, Side::Down) } else { (edge.parent, Side::Up) };
+                debug_assert!(self.peers[other as usize].alive);
+                around.push((other, side));
             }
         }
         if let Some(mut machine) = self.peers[v as usize].machine.take() {
