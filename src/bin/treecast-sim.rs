@@ -25,7 +25,7 @@ USAGE: treecast-sim [OPTIONS]
   --graceful SHARE       share of departures that close cleanly (default 0.5)
   --session-median T     median session length (default 10m)
   --session-sigma S      log-normal shape of session lengths (default 1.5)
-  --burst SHARE          extra arrivals in the first 3 min, share of --viewers (default 0.5)
+  --burst SHARE          extra arrivals in the first 3 min, share of --viewers (default 1)
   --threads N            policies run in parallel (default 2)
   --no-progress          no progress bar (it is drawn only on a terminal anyway)
 ";
