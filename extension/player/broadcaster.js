@@ -47,7 +47,9 @@ export class Broadcaster {
       if (needsClick) this.offerClick(source);
       return { ok: false, error: String(err?.message ?? err), needsClick };
     }
-    const config = JSON.stringify({ fanout: this.config.fanout });
+    // Randomness for the hash tables whose keys (peer ids) hostile senders choose.
+    const [hi, lo] = crypto.getRandomValues(new Uint32Array(2));
+    const config = JSON.stringify({ fanout: this.config.fanout, seed: (hi >>> 11) * 2 ** 32 + lo });
     // A fresh session number per page load: viewers notice the restart and report where they sit.
     const epoch = (crypto.getRandomValues(new Uint32Array(1))[0] % 0xfffffffe) + 1;
     this.brain = snapshot
@@ -110,10 +112,13 @@ export class Broadcaster {
     const base = { peerId: this.id, role: 'broadcaster', broadcasting: !!this.driver, source: this.config.source, fanout: this.config.fanout };
     if (!this.brain) return { ...base, state: 'idle' };
     const tree = JSON.parse(this.brain.stats());
-    return { ...base, ...this.driver.stats(), ...tree, viewers: tree.viewers, maxDepth: tree.max_depth, repairs: tree.repairs, state: 'broadcasting', depth: 0 };
+    return { ...base, ...this.driver.stats(), ...tree, signallingDropped: this.driver.signalling?.dropped ?? 0, viewers: tree.viewers, maxDepth: tree.max_depth, repairs: tree.repairs, state: 'broadcasting', depth: 0 };
   }
 
   tree() { return this.brain ? JSON.parse(this.brain.tree()) : null; }
+
+  /** The coordinator's invariants: null when they hold, else the first broken rule. */
+  checkInvariants() { return this.brain ? (this.brain.checkInvariants() ?? null) : 'not broadcasting'; }
 
   get log() { return this.driver?.log ?? []; }
 

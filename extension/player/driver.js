@@ -51,6 +51,8 @@ export class Driver {
     s.addEventListener('message', (ev) => this.feed({ e: 'signal', from: ev.from, text: ev.payload }));
     s.addEventListener('expire', (ev) => this.feed({ e: 'expired', peer: ev.to }));
     s.addEventListener('call', (ev) => this.onCall(ev.call));
+    // Offers from anyone else are dropped before PeerJS builds a call for them.
+    s.acceptsCall = (peer) => this.expected.has(peer);
     s.addEventListener('error', (ev) => this.note('warn', `signalling: ${ev.kind}: ${ev.message}`));
     // A worker's clock keeps ticking in a background tab, where timers are throttled.
     this.worker = new Worker(new URL('./timer.worker.js', import.meta.url));

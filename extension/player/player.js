@@ -59,6 +59,7 @@ async function main() {
     ready: true,
     stats,
     tree: () => node.tree?.() ?? null,
+    checkInvariants: () => node.checkInvariants?.() ?? null,
     log: () => node.log ?? [],
     startBroadcast: (opts = {}) => node.setBroadcasting?.({ on: true, source: 'pattern', ...opts }),
     stopBroadcast: () => node.setBroadcasting?.({ on: false }),

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::guard::{Guard, GuardStats, Limits, Verdict};
 use super::wire::{self, DriverCommand, DriverEvent};
 use crate::core::coordinator::{Command, Config, Coordinator, Event, NodeView, Policy, Rejected, Snapshot, Stats};
 
@@ -23,6 +24,8 @@ pub struct BroadcasterNode {
     /// The root's side of its own edges (heartbeats, activate/park, child loss), run by the same
     /// machine every relay runs; it never joins and never has an upstream.
     root: Viewer,
+    /// Rate limits in front of the coordinator and the root relay (see `guard`).
+    guard: Guard,
     next_coordinator_tick_ms: u64,
     out: Vec<DriverCommand>,
 }
@@ -35,6 +38,9 @@ pub struct BroadcastConfig {
     pub fanout: u8,
     #[serde(default)]
     pub policy: Option<Policy>,
+    /// The page's randomness: keys the hash tables that hostile senders choose the keys of.
+    #[serde(default)]
+    pub seed: Option<u64>,
 }
 
 fn one() -> u8 {
@@ -53,7 +59,7 @@ impl BroadcasterNode {
     /// A new session. `epoch` must differ from any earlier session's (the page draws it at random).
     pub fn new(me: PeerId, config: &BroadcastConfig, epoch: u32) -> BroadcasterNode {
         let coordinator = Coordinator::new(Self::coordinator_config(&me, config, epoch));
-        Self::with(me, coordinator)
+        Self::with(me, coordinator, config, epoch)
     }
 
     /// After a reload: the tree from the saved snapshot, only the broadcaster's own edges rebuilt.
@@ -62,7 +68,7 @@ impl BroadcasterNode {
     pub fn restore(me: PeerId, config: &BroadcastConfig, epoch: u32, snapshot: &str, now_ms: u64) -> (BroadcasterNode, Option<String>) {
         let cfg = Self::coordinator_config(&me, config, epoch);
         match Snapshot::from_json(snapshot).and_then(|s| Coordinator::restore(&s, now_ms, cfg)) {
-            Ok(c) => (Self::with(me, c), None),
+            Ok(c) => (Self::with(me, c, config, epoch), None),
             Err(e) => (Self::new(me, config, epoch), Some(e.to_string())),
         }
     }
@@ -71,39 +77,97 @@ impl BroadcasterNode {
         let mut c = Config::new(config.policy.unwrap_or(Policy::Treecast), me.clone(), epoch);
         c.broadcaster_fanout = config.fanout.clamp(1, 8);
         c.moves_per_tick = MOVES_PER_TICK;
+        if let Some(seed) = config.seed {
+            c.seed = seed;
+        }
         c
     }
 
-    fn with(me: PeerId, coordinator: Coordinator) -> BroadcasterNode {
+    fn with(me: PeerId, coordinator: Coordinator, config: &BroadcastConfig, epoch: u32) -> BroadcasterNode {
         let root = Viewer::new_root(ViewerConfig::default(), me.clone());
-        BroadcasterNode { me, coordinator, root, next_coordinator_tick_ms: 0, out: Vec::new() }
+        let seed = config.seed.unwrap_or(0) ^ ((epoch as u64) << 32 | epoch as u64);
+        let guard = Guard::new(Limits::default(), seed);
+        BroadcasterNode { me, coordinator, root, guard, next_coordinator_tick_ms: 0, out: Vec::new() }
+    }
+
+    /// Replaces the guard's limits (tests and benchmarks; the page runs the defaults).
+    pub fn set_limits(&mut self, limits: Limits) {
+        let seed = self.coordinator.config().seed;
+        self.guard = Guard::new(limits, seed);
     }
 
     pub fn handle(&mut self, now_ms: u64, event: DriverEvent) -> Vec<DriverCommand> {
+        self.guard.clock(now_ms);
         if let Err(why) = self.dispatch(now_ms, event) {
-            self.out.push(wire::warn(why));
+            let (log, summary) = self.guard.warning(now_ms);
+            if let Some(summary) = summary {
+                self.out.push(wire::warn(summary));
+            }
+            if log {
+                self.out.push(wire::warn(why));
+            }
         }
         self.pump(now_ms);
         std::mem::take(&mut self.out)
+    }
+
+    /// One message from `src` through the PeerServer: budget first (before any parsing), then
+    /// strict decoding, then the budgets of what it would do to the tree.
+    fn signal(&mut self, now_ms: u64, src: PeerId, text: &str) -> Result<(), String> {
+        if !self.guard.admit_message(&src, now_ms) {
+            return Err(format!("from {src}: over its message budget, dropped"));
+        }
+        let message = Message::decode(text).map_err(|e| {
+            self.guard.note_invalid();
+            format!("from {src}: {e}")
+        })?;
+        let mut event = Event::from_message(src.clone(), message).map_err(|e| {
+            self.guard.note_invalid();
+            format!("from {src}: {e}")
+        })?;
+        let known = self.coordinator.is_live_peer(&src);
+        match &mut event {
+            Event::Join { at, .. } => {
+                if at.is_some() && !self.guard.trusts_positions(now_ms) {
+                    // Only a restarted broadcaster needs viewers' word for where they sit.
+                    *at = None;
+                    self.guard.note_position_ignored();
+                }
+                if known {
+                    if !self.guard.admit_churn(&src, now_ms) {
+                        return Err(format!("from {src}: re-join over its churn budget, dropped"));
+                    }
+                } else if let Verdict::Wait { retry_ms } = self.guard.admit_new_join(now_ms) {
+                    let wait = Message::Wait { epoch: self.coordinator.epoch(), retry_ms };
+                    self.out.push(DriverCommand::Signal { to: src.clone(), text: wait.encode() });
+                    return Err(format!("from {src}: new joins over the admission rate, told to wait {retry_ms} ms"));
+                }
+            }
+            Event::ParentLost { .. } | Event::ChildLost { .. } | Event::Capacity { .. } => {
+                if !self.guard.admit_churn(&src, now_ms) {
+                    return Err(format!("from {src}: report over its churn budget, dropped"));
+                }
+            }
+            _ => {}
+        }
+        match self.coordinator.handle(now_ms, event) {
+            // A viewer we dropped (e.g. reported lost while it was only slow) still
+            // talks to us: have it join again, with where it sits, instead of drifting.
+            Err(Rejected::UnknownPeer) => {
+                let wait = Message::Wait { epoch: self.coordinator.epoch(), retry_ms: REJOIN_AFTER_MS };
+                self.out.push(DriverCommand::Signal { to: src.clone(), text: wait.encode() });
+                Err(format!("from {src}: unknown peer, told to join again"))
+            }
+            other => other.map_err(|e| format!("from {src}: {e}")),
+        }
     }
 
     fn dispatch(&mut self, now_ms: u64, event: DriverEvent) -> Result<(), String> {
         match event {
             DriverEvent::SignallingOpen | DriverEvent::Slots { .. } | DriverEvent::Media { .. } => Ok(()),
             DriverEvent::Signal { from, text } => {
-                let src = wire::peer(&from)?;
-                let message = Message::decode(&text).map_err(|e| format!("from {src}: {e}"))?;
-                let event = Event::from_message(src.clone(), message).map_err(|e| format!("from {src}: {e}"))?;
-                match self.coordinator.handle(now_ms, event) {
-                    // A viewer we dropped (e.g. reported lost while it was only slow) still
-                    // talks to us: have it join again, with where it sits, instead of drifting.
-                    Err(Rejected::UnknownPeer) => {
-                        let wait = Message::Wait { epoch: self.coordinator.epoch(), retry_ms: REJOIN_AFTER_MS };
-                        self.out.push(DriverCommand::Signal { to: src.clone(), text: wait.encode() });
-                        Err(format!("from {src}: unknown peer, told to join again"))
-                    }
-                    other => other.map_err(|e| format!("from {src}: {e}")),
-                }
+                let src = wire::peer(&from).inspect_err(|_| self.guard.note_invalid())?;
+                self.signal(now_ms, src, &text)
             }
             // The PeerServer no longer knows this viewer: its page is gone.
             DriverEvent::Expired { peer } => {
@@ -117,6 +181,9 @@ impl BroadcasterNode {
             DriverEvent::EdgeClosed { peer, side } => self.relay(now_ms, ViewerEvent::EdgeClosed { peer: wire::peer(&peer)?, side }),
             DriverEvent::EdgeMessage { peer, side, text } => {
                 let peer = wire::peer(&peer)?;
+                if !self.guard.admit_edge(&peer, side, now_ms) {
+                    return Err(format!("edge {peer}: over its message budget, dropped"));
+                }
                 let message = Message::decode(&text).map_err(|e| format!("edge {peer}: {e}"))?;
                 self.relay(now_ms, ViewerEvent::EdgeMessage { peer, side, message })
             }
@@ -177,7 +244,13 @@ impl BroadcasterNode {
     }
 
     pub fn stats(&self) -> BroadcastStats {
-        BroadcastStats { peer_id: self.me.clone(), epoch: self.coordinator.epoch(), children: self.root.stats().children.len(), tree: self.coordinator.stats() }
+        BroadcastStats {
+            peer_id: self.me.clone(),
+            epoch: self.coordinator.epoch(),
+            children: self.root.stats().children.len(),
+            tree: self.coordinator.stats(),
+            guard: self.guard.stats(),
+        }
     }
 
     pub fn tree(&self) -> TreeView {
@@ -201,4 +274,6 @@ pub struct BroadcastStats {
     pub children: usize,
     #[serde(flatten)]
     pub tree: Stats,
+    /// What the rate limits dropped or deferred, and the size of their table.
+    pub guard: GuardStats,
 }

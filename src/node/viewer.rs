@@ -2,14 +2,22 @@
 
 use serde::Serialize;
 
+use std::collections::HashMap;
+
+use super::guard::{Bucket, Limits};
 use super::wire::{self, DriverCommand, DriverEvent};
 use crate::core::ids::PeerId;
 use crate::core::protocol::Message;
-use crate::core::viewer::{Viewer, ViewerCommand, ViewerConfig, ViewerEvent, ViewerState};
+use crate::core::viewer::{Side, Viewer, ViewerCommand, ViewerConfig, ViewerEvent, ViewerState};
+
+/// Edges whose message budgets are kept (a relay has a handful; the machine caps its children).
+const MAX_EDGE_BUDGETS: usize = 256;
 
 pub struct ViewerNode {
     machine: Viewer,
     coordinator: PeerId,
+    /// Per-edge budgets: a neighbour flooding its data channel costs us a bounded amount of work.
+    edge_budgets: HashMap<(PeerId, Side), Bucket>,
 }
 
 /// What `window.treecast.stats()` shows of a viewer (camelCase for the page).
@@ -28,12 +36,16 @@ pub struct ViewerNodeStats {
 
 impl ViewerNode {
     pub fn new(me: PeerId, coordinator: PeerId, slots: u8, random_seed: u64) -> ViewerNode {
-        ViewerNode { machine: Viewer::new(ViewerConfig::default(), me, coordinator.clone(), slots, random_seed), coordinator }
+        ViewerNode {
+            machine: Viewer::new(ViewerConfig::default(), me, coordinator.clone(), slots, random_seed),
+            coordinator,
+            edge_budgets: HashMap::new(),
+        }
     }
 
     pub fn handle(&mut self, now_ms: u64, event: DriverEvent) -> Vec<DriverCommand> {
         let mut out = Vec::new();
-        match self.to_machine_event(event) {
+        match self.to_machine_event(now_ms, event) {
             // Ignored events are normal (a heartbeat racing an edge's close); nothing to log.
             Ok(Some(e)) => {
                 let _ = self.machine.handle(now_ms, e);
@@ -58,9 +70,12 @@ impl ViewerNode {
         out
     }
 
-    fn to_machine_event(&self, event: DriverEvent) -> Result<Option<ViewerEvent>, String> {
+    fn to_machine_event(&mut self, now_ms: u64, event: DriverEvent) -> Result<Option<ViewerEvent>, String> {
         Ok(Some(match event {
             DriverEvent::SignallingOpen => ViewerEvent::SignallingOpen,
+            // Only the coordinator speaks to us through the server: anyone else's text is not
+            // even parsed.
+            DriverEvent::Signal { from, .. } if from != self.coordinator.as_str() => return Ok(None),
             DriverEvent::Signal { from, text } => {
                 let src = wire::peer(&from)?;
                 let message = Message::decode(&text).map_err(|e| format!("from {src}: {e}"))?;
@@ -69,9 +84,16 @@ impl ViewerNode {
             // Our join to an absent broadcaster expired: the join retry covers it.
             DriverEvent::Expired { .. } => return Ok(None),
             DriverEvent::EdgeOpen { peer, side } => ViewerEvent::EdgeOpened { peer: wire::peer(&peer)?, side },
-            DriverEvent::EdgeClosed { peer, side } => ViewerEvent::EdgeClosed { peer: wire::peer(&peer)?, side },
+            DriverEvent::EdgeClosed { peer, side } => {
+                let peer = wire::peer(&peer)?;
+                self.edge_budgets.remove(&(peer.clone(), side));
+                ViewerEvent::EdgeClosed { peer, side }
+            }
             DriverEvent::EdgeMessage { peer, side, text } => {
                 let peer = wire::peer(&peer)?;
+                if !self.admit_edge(&peer, side, now_ms) {
+                    return Ok(None);
+                }
                 let message = Message::decode(&text).map_err(|e| format!("edge {peer}: {e}"))?;
                 ViewerEvent::EdgeMessage { peer, side, message }
             }
@@ -80,6 +102,22 @@ impl ViewerNode {
             DriverEvent::Leave => ViewerEvent::LeaveRequested,
             DriverEvent::Slots { slots } => ViewerEvent::CapacityChanged { slots },
         }))
+    }
+
+    /// The edge's message budget (heartbeats come ten times a second; a flood is dropped unread).
+    fn admit_edge(&mut self, peer: &PeerId, side: Side, now_ms: u64) -> bool {
+        let rate = Limits::default().edge;
+        let key = (peer.clone(), side);
+        if !self.edge_budgets.contains_key(&key) {
+            if self.edge_budgets.len() >= MAX_EDGE_BUDGETS {
+                self.edge_budgets.retain(|_, b| !b.is_full(rate, now_ms));
+            }
+            if self.edge_budgets.len() >= MAX_EDGE_BUDGETS {
+                return false;
+            }
+            self.edge_budgets.insert(key.clone(), Bucket::full(rate, now_ms));
+        }
+        self.edge_budgets.get_mut(&key).is_some_and(|b| b.take(rate, now_ms))
     }
 
     fn depth(&self) -> Option<u32> {

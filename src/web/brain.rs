@@ -92,6 +92,13 @@ impl BroadcasterBrain {
     pub fn snapshot(&self) -> String {
         self.node.snapshot()
     }
+
+    /// The coordinator's invariants, checked in full (O(n)): `undefined` when they hold, else the
+    /// first broken rule (tests read it through `window.treecast`).
+    #[wasm_bindgen(js_name = checkInvariants)]
+    pub fn check_invariants(&self) -> Option<String> {
+        self.node.check_invariants().err()
+    }
 }
 
 fn config(json: &str) -> Result<BroadcastConfig, JsError> {

@@ -1097,6 +1097,8 @@ impl Coordinator {
                         let x = self.alloc(peer, slots);
                         self.link_child(p, x);
                         self.reindex(p);
+                        // Its new child may take a spare slot that backed a standby.
+                        self.check_backing_limit(p);
                         self.nodes[x as usize].depth = self.nodes[p as usize].depth + 1;
                         self.reindex(x);
                         if p == ROOT {
