@@ -930,6 +930,13 @@ impl Coordinator {
         if self.nodes[p as usize].children > self.cap(p) {
             self.mark_overloaded(p);
         }
+        // `c` may now sit where it may feed fewer (a child of the broadcaster feeds at most its
+        // reserve): it drops the standbys it can no longer back, its excess children move like
+        // any overload.
+        self.check_backing_limit(c);
+        if self.nodes[c as usize].children > self.cap(c) {
+            self.mark_overloaded(c);
+        }
     }
 
     fn recheck_standby(&mut self, v: u32) {
