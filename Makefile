@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: all setup build test demo bench-core sim clean
+.PHONY: all setup build test demo bench-core bench-core-wasm sim clean
 
 all: build
 
@@ -19,8 +19,14 @@ test: build
 demo: build
 	scripts/in-loopback.sh node tests/demo.mjs
 
-bench-core: setup
+# The coordinator benchmark: native (cargo bench), then the same workload through the wasm module
+# in headless Chromium. On a shared machine: flock /tmp/treecast-cpu.lock make bench-core
+bench-core: build
 	cargo bench --bench core
+	scripts/in-loopback.sh node bench/core/wasm.mjs
+
+bench-core-wasm: build
+	scripts/in-loopback.sh node bench/core/wasm.mjs
 
 clean:
 	rm -rf target dist demo-out tests/artifacts

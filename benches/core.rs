@@ -1,13 +1,14 @@
 //! Coordinator benchmark: joins with mixed capacities, then as many random joins/leaves/losses
-//! (with a tick every 100 events), at 10k / 100k / 1M viewers. Prints a table.
+//! (with a tick every 100 events), at 10k / 100k / 1M viewers. Prints a table. The workload is
+//! `treecast::core::coordinator::workload`, the same one `make bench-core-wasm` runs in Chromium.
 //!
 //! Run: `cargo bench --bench core` (add `-- quick` to skip the 1M row).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
-use treecast::core::coordinator::{Command, Config, Coordinator, Event, Policy};
-use treecast::core::ids::{viewer_peer_id, PeerId};
+use treecast::core::coordinator::workload::{Step, Workload};
+use treecast::core::coordinator::Policy;
 
 /// Counts live heap bytes, to report memory per viewer.
 struct Counting;
@@ -32,33 +33,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn id(&mut self) -> PeerId {
-        let mut r = [0u8; 12];
-        r[..8].copy_from_slice(&self.next().to_le_bytes());
-        r[8..].copy_from_slice(&(self.next() as u32).to_le_bytes());
-        viewer_peer_id(r)
-    }
-    /// Mixed capacities: 30% phones, 20% 1 slot, 30% 2, 15% 3, 5% 4.
-    fn slots(&mut self) -> u8 {
-        match self.next() % 100 {
-            0..30 => 0,
-            30..50 => 1,
-            50..80 => 2,
-            80..95 => 3,
-            _ => 4,
-        }
-    }
-}
 
 struct Row {
     policy: &'static str,
@@ -98,44 +72,28 @@ fn p99(samples: &mut [u32]) -> u64 {
 }
 
 fn run(policy: Policy, n: usize) -> Row {
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ n as u64);
-    let mut samples: Vec<u32> = Vec::with_capacity(n + n / 100 + 16);
-    let mut live: Vec<PeerId> = Vec::with_capacity(2 * n);
-    let broadcaster = PeerId::parse("tc-lv1-0123456789abcdef").unwrap();
+    let mut samples: Vec<u32> = Vec::with_capacity(n + 16);
     let before = LIVE.load(Ordering::Relaxed);
-    let mut cfg = Config::new(policy, broadcaster, 1);
-    cfg.max_viewers = 4_000_000;
-    let mut c = Coordinator::new(cfg);
-    let mut now = 0u64;
+    let mut w = Workload::new(policy, 0x9e37_79b9_7f4a_7c15 ^ n as u64);
 
     // Joins.
     let mut join_cmds = 0usize;
     let c0 = cpu_seconds();
     let t0 = Instant::now();
     for i in 0..n {
-        let peer = rng.id();
-        let slots = rng.slots();
         let t = Instant::now();
-        let _ = c.handle(now, Event::Join { peer, slots, at: None });
-        join_cmds += c.commands().len();
-        c.clear_commands();
+        join_cmds += w.join();
         if i % 100 == 99 {
-            now += 25;
-            let _ = c.handle(now, Event::Tick);
-            c.clear_commands();
+            w.tick();
         }
         samples.push(t.elapsed().as_nanos().min(u32::MAX as u128) as u32);
     }
     let join_total = t0.elapsed().as_secs_f64();
     let join_cpu = cpu_seconds().zip(c0).map(|(b, a)| b - a).unwrap_or(f64::NAN);
-    let bytes = LIVE.load(Ordering::Relaxed).saturating_sub(before);
-    let viewers = c.viewer_count() as usize;
+    // The workload's own list of live ids is harness memory, not the coordinator's.
+    let bytes = LIVE.load(Ordering::Relaxed).saturating_sub(before).saturating_sub(w.own_bytes());
+    let viewers = w.coordinator().viewer_count() as usize;
     let join_p99 = p99(&mut samples);
-
-    // The harness's own list of live ids for random picks (not counted above).
-    for v in c.view() {
-        live.push(v.id);
-    }
 
     // Churn: as many random joins / leaves / losses.
     samples.clear();
@@ -144,42 +102,24 @@ fn run(policy: Policy, n: usize) -> Row {
     let c0 = cpu_seconds();
     let t0 = Instant::now();
     for i in 0..n {
-        let kind = rng.next() % 10;
         let t = Instant::now();
-        let k = if kind < 4 || live.is_empty() {
-            let peer = rng.id();
-            let slots = rng.slots();
-            let _ = c.handle(now, Event::Join { peer: peer.clone(), slots, at: None });
-            // Placed unless told to wait (a viewer evicted later leaves `live` on its own below).
-            if !c.commands().iter().any(|cmd| matches!(cmd, Command::Wait { peer: p, .. } if *p == peer)) {
-                live.push(peer);
-            }
-            0
-        } else {
-            let k = (rng.next() % live.len() as u64) as usize;
-            let peer = live.swap_remove(k);
-            // A peer evicted by an earlier event is unknown now: rejected, no change.
-            let e = if kind < 7 { Event::Leave { peer } } else { Event::Lost { peer } };
-            let _ = c.handle(now, e);
-            if kind < 7 { 1 } else { 2 }
-        };
-        let cmds = c.commands().len();
-        churn_cmds += cmds;
-        c.clear_commands();
+        let (step, cmds) = w.churn();
         let dt = t.elapsed().as_nanos() as u64;
+        let k = match step {
+            Step::Join => 0,
+            Step::Leave => 1,
+            Step::Loss => 2,
+        };
+        churn_cmds += cmds;
         kinds[k].0 += 1;
         kinds[k].1 += dt;
         kinds[k].2 += cmds as u64;
         if i % 100 == 99 {
             let t = Instant::now();
-            now += 25;
-            let _ = c.handle(now, Event::Tick);
-            let cmds = c.commands().len();
+            let cmds = w.tick();
             churn_cmds += cmds;
-            c.clear_commands();
-            let dt = t.elapsed().as_nanos() as u64;
             kinds[3].0 += 1;
-            kinds[3].1 += dt;
+            kinds[3].1 += t.elapsed().as_nanos() as u64;
             kinds[3].2 += cmds as u64;
         }
         samples.push(t.elapsed().as_nanos().min(u32::MAX as u128) as u32);
@@ -187,7 +127,7 @@ fn run(policy: Policy, n: usize) -> Row {
     let churn_total = t0.elapsed().as_secs_f64();
     let churn_cpu = cpu_seconds().zip(c0).map(|(b, a)| b - a).unwrap_or(f64::NAN);
     let churn_p99 = p99(&mut samples);
-    let stats = c.stats();
+    let stats = w.coordinator().stats();
     Row {
         policy: if policy == Policy::Treecast { "treecast" } else { "seed" },
         n,

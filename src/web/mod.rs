@@ -5,7 +5,9 @@
 use wasm_bindgen::prelude::*;
 
 mod brain;
+mod core_bench;
 pub use brain::{BroadcasterBrain, ViewerBrain};
+pub use core_bench::CoreBench;
 
 use crate::core::ids;
 

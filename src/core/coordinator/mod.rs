@@ -9,6 +9,7 @@
 mod invariants;
 mod pools;
 mod snapshot;
+pub mod workload;
 
 pub use invariants::InvariantViolation;
 pub use snapshot::{RestoreError, Snapshot, SnapshotNode};
