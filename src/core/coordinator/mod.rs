@@ -290,8 +290,9 @@ pub struct Coordinator {
     config: Config,
     nodes: Vec<Node>,
     free_list: u32,
-    /// Peer id -> slot: the table holds slot numbers only and hashes through the nodes' ids.
-    index: hashbrown::HashTable<u32>,
+    /// Peer id -> slot. Entries are (slot, 32 bits of the id's hash): growing the table rehashes from the stored
+    /// bits, without reading a million ids scattered over the slab.
+    index: hashbrown::HashTable<(u32, u32)>,
     hash_key: u64,
     viewers: u32,
     /// Nodes with a free primary slot, by depth.
@@ -435,18 +436,24 @@ impl Coordinator {
         self.out = out;
     }
 
-    fn hash_id(key: u64, id: &PeerId) -> u64 {
+    /// The table's 64-bit hash, spread from the 32 bits it stores.
+    fn spread(h: u32) -> u64 {
+        (h as u64 | (h as u64) << 32).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+
+    fn hash_id(key: u64, id: &PeerId) -> u32 {
         let mut h = IdHasher(key);
         h.write(id.as_bytes());
-        h.finish()
+        h.finish() as u32
     }
 
     /// The slot of a placed viewer.
     fn find(&self, peer: &PeerId) -> Option<u32> {
         let nodes = &self.nodes;
+        let h = Self::hash_id(self.hash_key, peer);
         self.index
-            .find(Self::hash_id(self.hash_key, peer), |&x| nodes[x as usize].id.as_ref() == Some(peer))
-            .copied()
+            .find(Self::spread(h), |&(x, hx)| hx == h && nodes[x as usize].id.as_ref() == Some(peer))
+            .map(|&(x, _)| x)
     }
 
     fn lookup(&self, peer: &PeerId) -> Result<u32, Rejected> {
@@ -684,8 +691,7 @@ impl Coordinator {
             self.nodes.push(node);
             (self.nodes.len() - 1) as u32
         };
-        let (nodes, key) = (&self.nodes, self.hash_key);
-        self.index.insert_unique(hash, x, |&y| Self::hash_id(key, nodes[y as usize].id.as_ref().expect("indexed")));
+        self.index.insert_unique(Self::spread(hash), (x, hash), |&(_, h)| Self::spread(h));
         self.viewers += 1;
         x
     }
@@ -693,7 +699,7 @@ impl Coordinator {
     fn dealloc(&mut self, x: u32) {
         let id = self.nodes[x as usize].id.take().expect("live node");
         let hash = Self::hash_id(self.hash_key, &id);
-        if let Ok(entry) = self.index.find_entry(hash, |&y| y == x) {
+        if let Ok(entry) = self.index.find_entry(Self::spread(hash), |&(y, _)| y == x) {
             entry.remove();
         }
         self.nodes[x as usize] = Node::vacant();
