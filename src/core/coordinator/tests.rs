@@ -370,3 +370,9 @@ fn stats_and_view_agree() {
 }
 
 
+
+#[test]
+fn a_node_stays_small() {
+    // Memory per viewer is a benchmark target (<= 200 bytes); the slab node is most of it.
+    assert!(std::mem::size_of::<super::Node>() <= 88, "{}", std::mem::size_of::<super::Node>());
+}
