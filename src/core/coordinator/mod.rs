@@ -1446,8 +1446,11 @@ impl Coordinator {
     }
 
     /// Hangs the unlinked child `c` of a removed node under its replacement `l`, which sits where
-    /// the removed node sat: depths are unchanged, so its subtree is not walked. Only `c`'s own
-    /// standby can become invalid (it may be `l`); `l`'s backed list was re-checked by `attach`.
+    /// the removed node sat: depths are unchanged, so its subtree is not walked. `c`'s standby
+    /// was outside the removed node's subtree, and `l`'s subtree is that one's part `l` adopts
+    /// plus `l` itself, so it stays valid unless it is `l` (then it becomes the primary edge);
+    /// a standby inside a subtree still detached is re-checked when that one is attached.
+    /// `l`'s own backed list was re-checked by `attach`.
     fn adopt_in_place(&mut self, c: u32, l: u32) {
         if self.nodes[c as usize].standby == l {
             self.unlink_standby(c);
@@ -1457,7 +1460,7 @@ impl Coordinator {
         self.link_child(l, c);
         self.reindex(l);
         self.mark_dirty(c);
-        self.recheck_standby(c);
+        self.queue_standby(c);
         self.check_backing_limit(l);
         if self.nodes[l as usize].children > self.cap(l) {
             self.mark_overloaded(l);
