@@ -26,6 +26,8 @@ USAGE: treecast-sim [OPTIONS]
   --session-median T     median session length (default 10m)
   --session-sigma S      log-normal shape of session lengths (default 1.5)
   --burst SHARE          extra arrivals in the first 3 min, share of --viewers (default 1)
+  --coordinator-tick T   the coordinator's clock (default 250ms, as the broadcaster's page)
+  --moves-per-tick N     depth-restoring moves per coordinator tick (default 2, as the page)
   --threads N            policies run in parallel (default 2)
   --no-progress          no progress bar (it is drawn only on a terminal anyway)
 ";
@@ -78,6 +80,8 @@ fn parse(args: &[String]) -> Result<Options, String> {
             "--session-median" => base.session_median_ms = parse_duration_ms(&value)? as f64,
             "--session-sigma" => base.session_sigma = number(&value)?,
             "--burst" => base.burst_share = number(&value)?.max(0.0),
+            "--coordinator-tick" => base.coordinator_tick_ms = parse_duration_ms(&value)?.max(1),
+            "--moves-per-tick" => base.moves_per_tick = value.parse().map_err(|_| format!("--moves-per-tick: not a count: {value}"))?,
             "--threads" => o.threads = value.parse::<usize>().map_err(|_| format!("--threads: {value}"))?.max(1),
             _ => return Err(format!("unknown option {flag}")),
         }

@@ -9,10 +9,10 @@ use super::wire::{self, DriverCommand, DriverEvent};
 use crate::core::coordinator::{Command, Config, Coordinator, Event, NodeView, Policy, Rejected, Snapshot, Stats};
 
 /// How soon a viewer the coordinator does not know should join again.
-const REJOIN_AFTER_MS: u32 = 200;
+pub const REJOIN_AFTER_MS: u32 = 200;
 /// The coordinator's clock: with `MOVES_PER_TICK`, at most 8 depth-restoring moves a second.
-const COORDINATOR_TICK_MS: u64 = 250;
-const MOVES_PER_TICK: u32 = 2;
+pub const COORDINATOR_TICK_MS: u64 = 250;
+pub const MOVES_PER_TICK: u32 = 2;
 use crate::core::ids::PeerId;
 use crate::core::outbox;
 use crate::core::protocol::Message;

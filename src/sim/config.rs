@@ -19,6 +19,7 @@
 //! | loss detection, seed | ICE `disconnected` after 5.3 s | NOTES |
 //! | graceful close, seed | PeerJS close channel 230..410 ms | seed/SUMMARY.md |
 //! | PeerServer EXPIRE | 5 s | NOTES |
+//! | coordinator clock | a tick every 250 ms, at most 2 depth-restoring moves a tick; a viewer it does not know is told to `wait` 200 ms | `node::broadcaster` (the page's own settings) |
 //! | broadcaster reload | off (`--reload-at` turns it on), page back after 3 s | assumption |
 
 use crate::core::coordinator::Policy;
@@ -57,6 +58,8 @@ pub struct SimConfig {
     /// Where in the page's 50 ms timer period a silence is noticed (sampled per detection).
     pub tick_phase_ms: (u64, u64),
     pub coordinator_tick_ms: u64,
+    /// Depth-restoring moves the coordinator may order per tick.
+    pub moves_per_tick: u32,
     pub sample_every_ms: u64,
     pub reload_at_ms: Option<u64>,
     pub reload_ms: u64,
@@ -103,7 +106,8 @@ impl SimConfig {
             expire_ms: 5_000,
             viewer_tick_ms: 100,
             tick_phase_ms: (0, 50),
-            coordinator_tick_ms: 200,
+            coordinator_tick_ms: crate::node::broadcaster::COORDINATOR_TICK_MS,
+            moves_per_tick: crate::node::broadcaster::MOVES_PER_TICK,
             sample_every_ms: 30_000,
             reload_at_ms: None,
             reload_ms: 3_000,

@@ -28,7 +28,8 @@
 //!   `reconnect_root` was never implemented; measured: no viewer recovered), so its figures are
 //!   optimistic there.
 
-use crate::core::coordinator::{Command, Config, Coordinator, Event, Policy};
+use crate::core::coordinator::{Command, Config, Coordinator, Event, Policy, Rejected};
+use crate::node::broadcaster::REJOIN_AFTER_MS;
 use crate::core::ids::PeerId;
 use crate::core::outbox;
 use crate::core::protocol::{Message, Role};
@@ -224,6 +225,8 @@ impl Sim {
     fn coordinator_config(&self, epoch: u32) -> Config {
         let mut c = Config::new(self.cfg.policy, self.peers_id0(), epoch);
         c.broadcaster_fanout = self.cfg.broadcaster_fanout;
+        // The page's own setting unless told otherwise (`node::broadcaster`).
+        c.moves_per_tick = self.cfg.moves_per_tick;
         // The product caps a broadcast at 100k viewers; the sim measures beyond that.
         c.max_viewers = u32::MAX;
         c.seed = mix(self.cfg.seed);
@@ -652,9 +655,17 @@ impl Sim {
         }
         self.metrics.count_coordinator_message(self.now, true);
         let src = self.peers[v as usize].id.clone();
-        if let Ok(event) = Event::from_message(src, message) {
-            self.coordinator_event(event);
+        let Ok(event) = Event::from_message(src, message) else { return };
+        let Some(c) = self.coordinator.as_mut() else { return };
+        if let Err(Rejected::UnknownPeer) = c.handle(self.now, event) {
+            // As `node::broadcaster`: a viewer the coordinator forgot (lost while it was only
+            // slow) still talks to us; it is told to join again, with where it sits.
+            let wait = Message::Wait { epoch: c.epoch(), retry_ms: REJOIN_AFTER_MS };
+            self.metrics.count_coordinator_message(self.now, false);
+            let at = self.signalling_arrival(v, false);
+            self.queue.push(at, Ev::FromCoordinator(v, wait));
         }
+        self.pump();
     }
 
     fn on_from_coordinator(&mut self, v: u32, message: Message) {
