@@ -53,6 +53,15 @@ try {
   const page = await browser.newPage();
   await page.goto(`${origin}/`);
   const version = await browser.version();
+  // Warm-up (not reported): lets the engine compile the module's hot code with its optimising tier.
+  await page.evaluate(async () => {
+    const wasm = await import('/treecast.js');
+    await wasm.default();
+    const bench = new wasm.CoreBench('treecast', 7);
+    bench.joins(20_000);
+    bench.churn(20_000);
+    bench.free();
+  });
   for (const n of sizes) {
     const r = await page.evaluate(async (n) => {
       const wasm = await import('/treecast.js');
