@@ -29,6 +29,7 @@
       role: roleOf(data),
       status: data.status,
     });
+    if (data.verifyCode) params.set('code', data.verifyCode);
     return `${api.runtime.getURL('player/player.html')}?${params}`;
   }
 

@@ -10,6 +10,9 @@
   const PROGRAM_ID = /^lv[0-9]{1,15}$/;
   const USER_ID = /^[0-9]{1,20}$/;
   const MAX_TITLE = 300;
+  // The streamer's verification code in the program description (see extension/shared/verify.js).
+  const VERIFY_CODE = /treecast:([0-9A-HJKMNP-TV-Z]{4})-([0-9A-HJKMNP-TV-Z]{4})-([0-9A-HJKMNP-TV-Z]{4})-([0-9A-HJKMNP-TV-Z]{4})/i;
+  const MAX_DESCRIPTION = 100000;
 
   const fail = (reason, extra) => ({ ok: false, reason, ...extra });
 
@@ -75,6 +78,8 @@
 
       const viewerUserId = userIdOrNull(user.id);
       const title = typeof program.title === 'string' ? program.title.trim().slice(0, MAX_TITLE) : '';
+      const description = typeof program.description === 'string' ? program.description.slice(0, MAX_DESCRIPTION) : '';
+      const code = VERIFY_CODE.exec(description);
       return {
         ok: true,
         programId,
@@ -84,6 +89,7 @@
         viewerUserId,
         isBroadcaster: user.isBroadcaster === true || viewerUserId === broadcasterUserId,
         isLoggedIn: user.isLoggedIn === true,
+        verifyCode: code ? `treecast:${code.slice(1, 5).join('-').toUpperCase()}` : null,
       };
     } catch {
       // A hostile or half-built document (getters that throw, odd prototypes) must not break the extension.

@@ -5,17 +5,29 @@ import { BroadcasterBrain } from '../wasm/treecast.js';
 import { Driver } from './driver.js';
 import { TestPattern } from './pattern.js';
 import { openCapture } from './sources.js';
+import { codeOf, fromBase64Url, newKeyPair, signer } from '../shared/verify.js';
 
 const api = () => globalThis.browser ?? globalThis.chrome;
 const SAVE_EVERY_MS = 500;
+// Proofs of identity signed per second (each viewer with the code asks every 15 s), and saved up.
+const PROOFS = { perSecond: 200, burst: 400 };
 
 export class Broadcaster {
-  constructor({ id, program, settings, video, ui }) {
+  constructor({ id, program, settings, video, ui, t, user, pageCode }) {
     this.id = id;
     this.program = program;
     this.settings = settings;
     this.video = video;
     this.ui = ui;
+    this.t = t ?? ((key) => key);
+    // Another peer holds our id on the PeerServer (someone squatting it, or this program open in
+    // a second tab): we retry, and say so.
+    this.idTaken = false;
+    // The streamer's verification key (one per Niconico user) and what the page shows.
+    this.user = user ?? '';
+    this.pageCode = pageCode ?? null;
+    this.code = null;
+    this.proofs = { tokens: PROOFS.burst, at: performance.now(), signed: 0, refused: 0 };
     this.key = `broadcast:${program}`;
     this.source = null;
     this.driver = null;
@@ -65,11 +77,61 @@ export class Broadcaster {
     this.driver.setTracks(this.sourceTracks());
     this.video.srcObject = this.display;
     this.video.play().catch(() => {});
+    await this.loadKey();
     this.driver.start();
+    this.watchId(this.driver.signalling);
+    this.driver.signalling.addEventListener('auth', (ev) => this.answer(ev.from, ev.auth));
     this.ui.badge({ state: 'broadcasting', depth: 0, below: 0 });
     this.saveTimer = setInterval(() => this.save(), SAVE_EVERY_MS);
     await this.save();
     return { ok: true };
+  }
+
+  /** The streamer's key pair from storage (made once per user); the code viewers check it by. */
+  async loadKey() {
+    const key = `verifyKey:${this.user}`;
+    let stored = (await api().storage.local.get(key))[key];
+    if (!stored?.privateJwk || typeof stored.publicRaw !== 'string') {
+      stored = await newKeyPair();
+      await api().storage.local.set({ [key]: stored });
+    }
+    this.prove = await signer(stored);
+    this.code = await codeOf(fromBase64Url(stored.publicRaw));
+    if (this.pageCode !== this.code) this.ui.notice(this.t('verifyCodeHint', [this.code]));
+  }
+
+  /** Answers a viewer's challenge with a proof that we hold the key (rate-limited: signing costs). */
+  async answer(from, auth) {
+    if (typeof auth?.challenge !== 'string' || auth.challenge.length > 64 || !this.prove) return;
+    const now = performance.now();
+    const p = this.proofs;
+    p.tokens = Math.min(PROOFS.burst, p.tokens + ((now - p.at) / 1000) * PROOFS.perSecond);
+    p.at = now;
+    if (p.tokens < 1) { p.refused++; return; }
+    p.tokens -= 1;
+    p.signed++;
+    const proof = await this.prove({ broadcaster: this.id, viewer: from, nonce: auth.challenge });
+    this.driver?.signalling.sendAuth(from, { proof: { ...proof, nonce: auth.challenge } });
+  }
+
+  /** Tells the streamer while the PeerServer refuses our id because another peer holds it. */
+  watchId(signalling) {
+    signalling.addEventListener('error', (ev) => {
+      if (ev.kind !== 'unavailable-id') return;
+      if (!this.idTaken) this.driver?.note('warn', 'our peer id is taken on the PeerServer: retrying');
+      this.idTaken = true;
+      this.ui.notice(this.t('idTaken'));
+    });
+    signalling.addEventListener('open', () => {
+      if (!this.idTaken) return;
+      this.idTaken = false;
+    // The streamer's verification key (one per Niconico user) and what the page shows.
+    this.user = user ?? '';
+    this.pageCode = pageCode ?? null;
+    this.code = null;
+    this.proofs = { tokens: PROOFS.burst, at: performance.now(), signed: 0, refused: 0 };
+      this.ui.notice(null);
+    });
   }
 
   sourceTracks() {
@@ -112,7 +174,7 @@ export class Broadcaster {
     const base = { peerId: this.id, role: 'broadcaster', broadcasting: !!this.driver, source: this.config.source, fanout: this.config.fanout };
     if (!this.brain) return { ...base, state: 'idle' };
     const tree = JSON.parse(this.brain.stats());
-    return { ...base, ...this.driver.stats(), ...tree, signallingDropped: this.driver.signalling?.dropped ?? 0, viewers: tree.viewers, maxDepth: tree.max_depth, repairs: tree.repairs, state: 'broadcasting', depth: 0 };
+    return { ...base, ...this.driver.stats(), ...tree, signallingDropped: this.driver.signalling?.dropped ?? 0, idTaken: this.idTaken, verificationCode: this.code, pageHasCode: this.pageCode === this.code, proofs: { signed: this.proofs.signed, refused: this.proofs.refused }, viewers: tree.viewers, maxDepth: tree.max_depth, repairs: tree.repairs, state: 'broadcasting', depth: 0 };
   }
 
   tree() { return this.brain ? JSON.parse(this.brain.tree()) : null; }

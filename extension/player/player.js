@@ -15,9 +15,11 @@ const params = new URLSearchParams(location.search);
 const program = params.get('program') ?? '';
 const broadcasterUser = params.get('broadcaster') ?? '';
 const role = params.get('role') === 'broadcaster' ? 'broadcaster' : 'viewer';
+// The streamer's verification code from the program description, if any (see shared/verify.js).
+const pageCode = /^treecast:[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/.test(params.get('code') ?? '') ? params.get('code') : null;
 
 async function main() {
-  await init();
+  const wasm = await init();
   const settings = await loadSettings();
   const t = await initI18n({ language: settings.language });
   applyI18n(document, t);
@@ -28,11 +30,11 @@ async function main() {
 
   let node;
   if (role === 'broadcaster') {
-    node = new Broadcaster({ id: rootId, program, settings, video, ui, t });
+    node = new Broadcaster({ id: rootId, program, settings, video, ui, t, user: broadcasterUser, pageCode });
     await node.resume();
   } else {
     const id = viewerPeerId(crypto.getRandomValues(new Uint8Array(12)));
-    node = new ViewerNode({ id, rootId, settings, video, ui, t });
+    node = new ViewerNode({ id, rootId, settings, video, ui, t, code: pageCode });
     node.start();
   }
 
@@ -60,6 +62,8 @@ async function main() {
     stats,
     tree: () => node.tree?.() ?? null,
     checkInvariants: () => node.checkInvariants?.() ?? null,
+    // The wasm module's memory (it only grows): tests bound it under hostile input.
+    wasmBytes: () => wasm.memory.buffer.byteLength,
     log: () => node.log ?? [],
     startBroadcast: (opts = {}) => node.setBroadcasting?.({ on: true, source: 'pattern', ...opts }),
     stopBroadcast: () => node.setBroadcasting?.({ on: false }),

@@ -49,7 +49,7 @@ export function forPeerJs(peer, m, acceptsCall) {
 
 export class Signalling extends EventTarget {
   /**
-   * Registers `id` on the PeerServer. Emits `open`, `message` ({from, payload}), `call`
+   * Registers `id` on the PeerServer. Emits `open`, `message` ({from, payload}), `auth` ({from, auth}), `call`
    * (a PeerJS MediaConnection), `expire` ({to}), `disconnected`, `error` ({kind, message}).
    */
   constructor(id, settings) {
@@ -103,6 +103,10 @@ export class Signalling extends EventTarget {
       if (m?.type === 'CANDIDATE' && m.payload && typeof m.payload.tc === 'string' && typeof m.src === 'string') {
         if (m.payload.tc.length > MAX_TEXT) { this.dropped++; return; }
         this.emit('message', { from: m.src, payload: m.payload.tc });
+      } else if (m?.type === 'CANDIDATE' && isObject(m.payload) && isObject(m.payload.auth) && typeof m.src === 'string') {
+        // The broadcaster's proof of identity, asked and answered beside our protocol (verify.js).
+        if (JSON.stringify(m.payload.auth).length > 1024) { this.dropped++; return; }
+        this.emit('auth', { from: m.src, auth: m.payload.auth });
       } else if (m?.type === 'EXPIRE' && typeof m.src === 'string') {
         this.emit('expire', { to: m.src });
       }
@@ -113,6 +117,13 @@ export class Signalling extends EventTarget {
   send(to, text) {
     if (!this.open || this.peer.disconnected) return false;
     this.peer.socket.send({ type: 'CANDIDATE', dst: to, payload: { tc: text } });
+    return true;
+  }
+
+  /** Sends a verification challenge or proof (see extension/shared/verify.js). */
+  sendAuth(to, auth) {
+    if (!this.open || this.peer.disconnected) return false;
+    this.peer.socket.send({ type: 'CANDIDATE', dst: to, payload: { auth } });
     return true;
   }
 

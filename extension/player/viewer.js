@@ -1,13 +1,22 @@
 // A viewer: joins the broadcaster's tree, plays what its parent sends, relays it to its children.
 import { ViewerBrain } from '../wasm/treecast.js';
 import { Driver } from './driver.js';
+import { checkProof, newNonce } from '../shared/verify.js';
+
+// With a verification code on the page: challenge the broadcaster's id this often until it proves
+// itself, then this often to catch a later squatter; obey it only this long after a proof.
+const CHALLENGE_UNVERIFIED_MS = 3_000;
+const CHALLENGE_VERIFIED_MS = 15_000;
+const PROOF_VALID_MS = 45_000;
+// Orders from an unproven broadcaster id for this long: tell the viewer.
+const UNPROVEN_NOTICE_MS = 10_000;
 
 // How long a closing relay's page keeps forwarding after telling its children it leaves: enough
 // for them to activate their standbys and see its first frames (about 50 to 150 ms measured here).
 const LEAVE_HOLD_MS = 300;
 
 export class ViewerNode {
-  constructor({ id, rootId, settings, video, ui }) {
+  constructor({ id, rootId, settings, video, ui, t, code }) {
     this.id = id;
     this.rootId = rootId;
     this.ui = ui;
@@ -16,10 +25,17 @@ export class ViewerNode {
     this.view = { depth: null, children: 0 };
     const random = crypto.getRandomValues(new Uint32Array(1))[0];
     this.brain = new ViewerBrain(id, rootId, settings.slots, random);
+    this.t = t ?? ((key) => key);
+    // The streamer's code from the page (null: no code, nothing to check: the broadcaster's id
+    // is trusted as it is).
+    this.verification = { code: code ?? null, state: code ? 'pending' : 'none', provenAt: -Infinity, lastChallenge: 0, nonces: [], dropped: 0, unprovenSince: null, proofs: 0, bad: 0 };
     this.display = new MediaStream();
     video.srcObject = this.display;
+    const brain = this.brain;
+    // Until the broadcaster's id has proven itself, its orders do not reach the machine.
+    const gated = { handle: (now, json) => (this.admits(json) ? brain.handle(now, json) : '[]'), stats: () => brain.stats() };
     this.driver = new Driver({
-      id, brain: this.brain, settings, display: this.display,
+      id, brain: gated, settings, display: this.display,
       onCommand: (cmd) => this.onCommand(cmd),
     });
   }
@@ -27,6 +43,67 @@ export class ViewerNode {
   start() {
     this.driver.start();
     this.ui.badge({ state: 'joining' });
+    if (this.verification.code) {
+      const s = this.driver.signalling;
+      s.addEventListener('auth', (ev) => this.onProof(ev.from, ev.auth));
+      s.addEventListener('open', () => this.challenge());
+      this.challengeTimer = setInterval(() => {
+        const proven = this.proven();
+        if (!proven || performance.now() - this.verification.lastChallenge >= CHALLENGE_VERIFIED_MS) this.challenge();
+      }, CHALLENGE_UNVERIFIED_MS);
+    }
+  }
+
+  proven() {
+    return performance.now() - this.verification.provenAt < PROOF_VALID_MS;
+  }
+
+  /** Whether a driver event may reach the machine: everything but unproven coordinator orders. */
+  admits(json) {
+    const v = this.verification;
+    if (!v.code || !json.startsWith('{"e":"signal"') || this.proven()) return true;
+    let event;
+    try { event = JSON.parse(json); } catch { return true; }
+    if (event.from !== this.rootId) return true;
+    v.dropped++;
+    v.unprovenSince ??= performance.now();
+    if (performance.now() - v.unprovenSince > UNPROVEN_NOTICE_MS && v.state !== 'impostor') this.impostor();
+    return false;
+  }
+
+  challenge() {
+    const v = this.verification;
+    const nonce = newNonce();
+    v.nonces = [...v.nonces.slice(-3), nonce];
+    v.lastChallenge = performance.now();
+    this.driver.signalling.sendAuth(this.rootId, { challenge: nonce });
+  }
+
+  async onProof(from, auth) {
+    const v = this.verification;
+    const proof = auth?.proof;
+    if (from !== this.rootId || typeof proof?.nonce !== 'string' || !v.nonces.includes(proof.nonce)) return;
+    v.nonces = v.nonces.filter((n) => n !== proof.nonce);
+    if (await checkProof(proof, { broadcaster: this.rootId, viewer: this.id, nonce: proof.nonce }, v.code)) {
+      v.proofs++;
+      v.provenAt = performance.now();
+      v.unprovenSince = null;
+      if (v.state !== 'verified') {
+        v.state = 'verified';
+        this.ui.notice(null);
+        // Orders dropped meanwhile come again: the machine re-joins on its own schedule.
+      }
+    } else {
+      v.bad++;
+      v.provenAt = -Infinity;
+      this.impostor();
+    }
+  }
+
+  impostor() {
+    this.verification.state = 'impostor';
+    this.driver.note('warn', 'the peer holding the broadcaster id did not prove the code on the page');
+    this.ui.notice(this.t('impostor'));
   }
 
   onCommand(cmd) {
@@ -46,7 +123,9 @@ export class ViewerNode {
   }
 
   stats() {
-    return { peerId: this.id, ...this.driver.stats(), ...JSON.parse(this.brain.stats()) };
+    const v = this.verification;
+    const verification = { state: v.state, proofs: v.proofs, bad: v.bad, dropped: v.dropped };
+    return { peerId: this.id, ...this.driver.stats(), ...JSON.parse(this.brain.stats()), verification };
   }
 
   get log() { return this.driver.log; }
@@ -57,6 +136,7 @@ export class ViewerNode {
    * they switch (relaying runs off the main thread, so a busy page still forwards every frame).
    */
   async stop(reason) {
+    clearInterval(this.challengeTimer);
     this.driver.feed({ e: 'leave' });
     if (reason === 'beforeunload') return; // pagehide follows
     if (reason === 'pagehide') {

@@ -32,13 +32,14 @@ function selfSignedCert() {
 const escapeAttr = (s) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** The `data-props` object of a watch page, with the fields the extension reads and some it must ignore. */
-export function watchPageProps({ programId, title, status, broadcasterUserId, viewerUserId }) {
+export function watchPageProps({ programId, title, status, broadcasterUserId, viewerUserId, description = '' }) {
   const loggedIn = viewerUserId != null;
   return {
     site: { relive: { webSocketUrl: 'wss://a.live2.nicovideo.jp/unused' }, locale: 'ja-jp' },
     program: {
       nicoliveProgramId: programId,
       title,
+      description,
       status,
       providerType: 'community',
       beginTime: 1764000000,

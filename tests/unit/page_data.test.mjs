@@ -30,7 +30,7 @@ for (const page of pages) {
     }
     if (result.ok) {
       assert.deepEqual(Object.keys(result).sort(),
-        ['broadcasterUserId', 'isBroadcaster', 'isLoggedIn', 'ok', 'programId', 'status', 'title', 'viewerUserId']);
+        ['broadcasterUserId', 'isBroadcaster', 'isLoggedIn', 'ok', 'programId', 'status', 'title', 'verifyCode', 'viewerUserId']);
     } else {
       assert.match(result.reason, /^idle[A-Z]/);
     }
@@ -48,7 +48,15 @@ test('the viewer page reads the title and keeps nothing else from the page', () 
     viewerUserId: '87654321',
     isBroadcaster: false,
     isLoggedIn: true,
+    verifyCode: null,
   });
+});
+
+test("the streamer's verification code is read from the program description", () => {
+  const code = withProps((p) => { p.program.description = '説明文\nP2P確認コード treecast:ab12-cd34-EF56-gh78\n'; });
+  assert.equal(code.verifyCode, 'treecast:AB12-CD34-EF56-GH78');
+  assert.equal(withProps((p) => { p.program.description = 'treecast:AB12-CD34'; }).verifyCode, null);
+  assert.equal(withProps((p) => { p.program.description = { html: 'treecast:AB12-CD34-EF56-GH78' }; }).verifyCode, null);
 });
 
 test('a document without location (not a browser) is still read', () => {

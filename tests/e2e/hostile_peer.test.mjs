@@ -1,0 +1,116 @@
+// A hostile peer on the PeerServer while real viewers watch: a plain PeerJS page (no extension)
+// floods the broadcaster with garbage, oversized, replayed and false messages (endless
+// parent_lost, loss reports about children it does not have, fake positions, capacity flapping),
+// joins from a stream of fresh ids, PeerJS-level junk (data-channel offers, candidates for calls
+// that do not exist), and sends honest viewers orders in the coordinator's name. The broadcaster's
+// page must stay responsive with bounded memory, its tree valid, and honest viewers' frames must
+// keep coming. It prints how many messages were tried.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chromium } from 'playwright-core';
+import { startSession } from '../harness/session.mjs';
+import { frameSummary, recordFrames, waitFor } from '../harness/browsers.mjs';
+import { settledTree } from '../harness/tree.mjs';
+import { startHostileServer } from '../harness/hostile.mjs';
+
+const ATTACK_SECONDS = 30;
+const progress = (text) => console.error(`hostile_peer: ${text}`);
+const VIEWERS = 4;
+
+test('a hostile peer floods the broadcaster while four viewers watch: nothing stops', { timeout: 240000 }, async (t) => {
+  const session = await startSession({ slots: 2 });
+  t.after(() => session.close());
+  const broadcaster = await session.broadcaster();
+  const viewers = [];
+  for (let i = 0; i < VIEWERS; i++) viewers.push(await session.viewer());
+  await Promise.all(viewers.map((v) => session.playing(v, { timeout: 60000 })));
+  progress('viewers play');
+  const tree = await settledTree(broadcaster, VIEWERS);
+  const honest = tree.nodes.map((n) => n.id);
+  const parentsBefore = new Map(tree.nodes.map((n) => [n.id, n.parent]));
+  for (const v of viewers) await recordFrames(await v.player());
+
+  // The broadcaster's page: an event-loop lag probe, and its memory before the attack.
+  const bFrame = await broadcaster.player();
+  await bFrame.evaluate(() => {
+    window.__lag = { max: 0 };
+    let last = performance.now();
+    setInterval(() => { const now = performance.now(); window.__lag.max = Math.max(window.__lag.max, now - last - 100); last = now; }, 100);
+  });
+  const cdp = await broadcaster.context.newCDPSession(bFrame);
+  const heap = async () => (await cdp.send('Runtime.getHeapUsage')).usedSize;
+  await cdp.send('HeapProfiler.collectGarbage');
+  const heapBefore = await heap();
+  progress(`heap ${heapBefore}`);
+  const wasmBefore = await bFrame.evaluate(() => window.treecast.wasmBytes());
+
+  // The attacker: its own browser, no extension, on the same PeerServer.
+  const hostileServer = await startHostileServer({ port: session.peerServer.port + 500 });
+  t.after(() => hostileServer.close());
+  const attacker = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  t.after(() => attacker.close().catch(() => {}));
+  const page = await attacker.newPage();
+  await page.goto(hostileServer.url);
+  const server = { host: '127.0.0.1', port: session.peerServer.port, path: session.peerServer.path, key: 'peerjs', secure: false };
+  const bId = (await broadcaster.stats()).peerId;
+
+  progress('attack starts');
+  const startedAt = Date.now();
+  const attack = page.evaluate((a) => window.startAttack(a), { server, broadcaster: bId, honest, seconds: ATTACK_SECONDS });
+  // Meanwhile: the broadcaster answers, every two seconds, within a bound.
+  let slowest = 0;
+  let polls = 0;
+  while (Date.now() - startedAt < ATTACK_SECONDS * 1000) {
+    const asked = Date.now();
+    await broadcaster.stats();
+    slowest = Math.max(slowest, Date.now() - asked);
+    polls++;
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+  progress('attack polled');
+  const counts = await attack;
+  progress(`attack done: ${counts.sent}`);
+  const endedAt = Date.now();
+
+  const stats = await broadcaster.stats();
+  const lag = await bFrame.evaluate(() => window.__lag.max);
+  const invariants = await bFrame.evaluate(() => window.treecast.checkInvariants());
+  await cdp.send('HeapProfiler.collectGarbage');
+  const heapAfter = await heap();
+  const wasmAfter = await bFrame.evaluate(() => window.treecast.wasmBytes());
+  const peerjs = await bFrame.evaluate(() => {
+    const p = window.treecast.node.driver.signalling.peer;
+    return { stored: p._lostMessages.size, connections: [...p._connections.values()].reduce((n, l) => n + l.length, 0) };
+  });
+  const gaps = {};
+  for (const v of viewers) gaps[v.name] = await frameSummary(await v.player(), startedAt, endedAt);
+  const after = await readTreeSafe(broadcaster);
+  const moved = honest.filter((id) => after.nodes.find((n) => n.id === id)?.parent !== parentsBefore.get(id));
+
+  t.diagnostic(`attack: ${counts.sent} messages (${(counts.bytes / 1e6).toFixed(1)} MB) from ${counts.ids} ids in ${((endedAt - startedAt) / 1000).toFixed(0)} s: ${JSON.stringify(counts.byKind)}`);
+  t.diagnostic(`broadcaster: slowest answer ${slowest} ms over ${polls} polls, event-loop lag max ${Math.round(lag)} ms, heap ${(heapBefore / 1e6).toFixed(1)} -> ${(heapAfter / 1e6).toFixed(1)} MB, wasm ${(wasmBefore / 1e6).toFixed(1)} -> ${(wasmAfter / 1e6).toFixed(1)} MB, PeerJS stored ${peerjs.stored} / calls ${peerjs.connections}, dropped before PeerJS ${stats.signallingDropped}`);
+  t.diagnostic(`guard: ${JSON.stringify(stats.guard)}; tree ${stats.viewers} viewers, rejected ${stats.rejected}, moves ${stats.moves}; honest viewers moved: ${moved.length}`);
+  t.diagnostic(`honest viewers during the attack: ${Object.entries(gaps).map(([n, g]) => `${n} ${g.frames} frames, largest gap ${g.maxGapMs} ms`).join('; ')}`);
+
+  assert.ok(counts.sent >= 20000, `the attack sent only ${counts.sent} messages`);
+  assert.ok(stats.guard.rate_limited > 0 && stats.guard.invalid > 0 && stats.signallingDropped > 0, 'the attack reached the limits');
+  assert.equal(invariants, null, `coordinator invariants: ${invariants}`);
+  assert.ok(slowest <= 2000, `the broadcaster took ${slowest} ms to answer`);
+  assert.ok(lag <= 1000, `the broadcaster's event loop stalled ${Math.round(lag)} ms`);
+  assert.ok(heapAfter - heapBefore <= 40e6, `the broadcaster's heap grew ${(heapAfter - heapBefore) / 1e6} MB`);
+  assert.ok(wasmAfter <= 32 * 2 ** 20, `the wasm memory is ${wasmAfter} bytes`);
+  assert.ok(peerjs.stored <= 4 && peerjs.connections <= VIEWERS + 8, `PeerJS holds ${JSON.stringify(peerjs)}`);
+  // Fresh ids are admitted at a bounded rate; liars sit in the tree as phones.
+  assert.ok(stats.viewers <= VIEWERS + 3 + 40 + 20 * ATTACK_SECONDS, `${stats.viewers} viewers in the tree`);
+  for (const [name, g] of Object.entries(gaps)) {
+    assert.ok(g.frames >= ATTACK_SECONDS * 5, `${name} presented only ${g.frames} frames during the attack`);
+    assert.ok(g.maxGapMs <= 1500, `${name} froze ${g.maxGapMs} ms during the attack`);
+  }
+  for (const v of viewers) assert.equal((await v.stats()).state, 'playing', `${v.name} still plays`);
+  await waitFor('the tree to stay valid', async () => (await bFrame.evaluate(() => window.treecast.checkInvariants())) === null);
+});
+
+async function readTreeSafe(broadcaster) {
+  return (await broadcaster.player()).evaluate(() => window.treecast.tree());
+}
