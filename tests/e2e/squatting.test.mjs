@@ -11,8 +11,16 @@ import { waitFor } from '../harness/browsers.mjs';
 import { startHostileServer } from '../harness/hostile.mjs';
 
 test('a squatter on the broadcaster id is reported and refused; the real broadcast then plays', { timeout: 180000 }, async (t) => {
+  // One cleanup, in order: the attacker's browser holds WebSockets to the PeerServer, which
+  // cannot close before they do.
+  let attacker = null;
+  let hostileServer = null;
+  t.after(async () => {
+    await attacker?.close().catch(() => {});
+    await hostileServer?.close();
+    await session?.close().catch(() => {});
+  });
   const session = await startSession();
-  t.after(() => session.close());
   const broadcaster = await session.broadcaster();
   const b = await broadcaster.stats();
   assert.match(b.verificationCode, /^treecast:[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/);
@@ -25,11 +33,9 @@ test('a squatter on the broadcaster id is reported and refused; the real broadca
 
   // The squatter takes the id while the broadcaster is off, and the broadcaster starts again.
   await bFrame.evaluate(() => window.treecast.stopBroadcast());
-  const hostileServer = await startHostileServer({ port: session.peerServer.port + 600 });
-  t.after(() => hostileServer.close());
-  const attacker = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
+  hostileServer = await startHostileServer({ port: session.peerServer.port + 600 });
+  attacker = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection'] });
-  t.after(() => attacker.close().catch(() => {}));
   const page = await attacker.newPage();
   await page.goto(hostileServer.url);
   const server = { host: '127.0.0.1', port: session.peerServer.port, path: session.peerServer.path, key: 'peerjs', secure: false };

@@ -17,8 +17,7 @@ function attackScript() {
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   const counts = { sent: 0, ids: 0, bytes: 0, byKind: {} };
   const recorded = [];
-  let rng = 12345;
-  const rand = (n) => { rng = (rng * 1103515245 + 12345) & 0x7fffffff; return rng % n; };
+  const rand = (n) => Math.floor(Math.random() * n);
   const pick = (list) => list[rand(list.length)];
   const hex = (n) => Array.from({ length: n }, () => '0123456789abcdef'[rand(16)]).join('');
 
@@ -79,7 +78,7 @@ function attackScript() {
     await sleep(1500);
     const loops = liars.map(async (l) => {
       while (performance.now() < until) {
-        for (let i = 0; i < 20; i++) {
+        for (let i = 0; i < 6; i++) {
           const [kind, text] = lie(b, honest, l.id, () => null);
           send(l, b, kind, tc(text));
           peerJsJunk(l, b);
