@@ -26,7 +26,7 @@ function attackScript() {
       const peer = new Peer(id, { ...server, debug: 0, config: { iceServers: [] } });
       peer.on('open', () => resolve(peer));
       peer.on('error', () => resolve(null));
-      setTimeout(() => resolve(null), 5000);
+      setTimeout(() => resolve(null), 10000);
     });
   }
   function send(peer, dst, kind, message) {
@@ -50,7 +50,7 @@ function attackScript() {
       ['join_again', () => msg({ t: 'join', slots: 0 })],
       ['leave', () => msg({ t: 'leave' })],
       ['garbage', () => pick(['', '{', 'null', '[]', '{"v":1}', '{"v":2,"t":"join","slots":1}', '\u0000\uffff', '{"v":1,"t":"join","slots":-1}', '{"v":1,"t":"reset_all"}', '['.repeat(3000)])],
-      ['oversized', () => msg({ t: 'leave', pad: 'x'.repeat(200000) })],
+      ['oversized', () => msg({ t: 'leave', pad: 'x'.repeat(20000) })],
       ['wrong_direction', () => msg({ t: pick(['assign', 'feed', 'drop', 'wait', 'hb', 'epoch']), epoch: 1, parent: self, child: self, role: 'primary', depth: 1, retry_ms: 5, seq: 1 })],
       ['replay', () => (recorded.length ? pick(recorded) : msg({ t: 'leave' }))],
     ];
@@ -78,14 +78,14 @@ function attackScript() {
     await sleep(1500);
     const loops = liars.map(async (l) => {
       while (performance.now() < until) {
-        for (let i = 0; i < 6; i++) {
+        for (let i = 0; i < 5; i++) {
           const [kind, text] = lie(b, honest, l.id, () => null);
           send(l, b, kind, tc(text));
           peerJsJunk(l, b);
           // Lies to honest viewers in the coordinator's words (their src is not the coordinator's).
           send(l, pick(honest), 'impersonation', tc(msg({ t: 'assign', epoch: 1, parent: l.id, depth: 1 })));
         }
-        await sleep(20);
+        await sleep(40);
       }
     });
     // Streams of fresh ids: register, join as a big relay, say something false, go, repeat.
