@@ -74,7 +74,8 @@ test('a hostile peer floods the broadcaster while four viewers watch: nothing st
   await new Promise((r) => setTimeout(r, 8000));
   const newcomer = await session.viewer({ name: 'newcomer' });
   const arrivedAt = Date.now();
-  await session.playing(newcomer, { timeout: 40000 });
+  // Fake relays from the flood can capture it (each gives up after 5 s): seen 4 to 24 s here.
+  await session.playing(newcomer, { timeout: 60000 });
   const newcomerMs = Date.now() - arrivedAt;
   progress(`newcomer plays after ${newcomerMs} ms`);
   await new Promise((r) => setTimeout(r, Math.max(0, startedAt + ATTACK_SECONDS * 1000 - Date.now())));
