@@ -30,6 +30,7 @@
 
 use crate::core::coordinator::{Command, Config, Coordinator, Event, Policy, Rejected};
 use crate::node::broadcaster::REJOIN_AFTER_MS;
+use crate::node::guard::{Guard, Limits};
 use crate::core::ids::PeerId;
 use crate::core::outbox;
 use crate::core::protocol::{Message, Role};
@@ -115,6 +116,8 @@ pub struct Sim {
     edges: Vec<Edge>,
     free_edges: Vec<u32>,
     coordinator: Option<Coordinator>,
+    /// The page's guard, for its position-trust window only (`node::guard`).
+    guard: Guard,
     epoch: u32,
     broadcasting: bool,
     saved_tree: Option<crate::core::coordinator::Snapshot>,
@@ -188,6 +191,7 @@ impl Sim {
             edges: Vec::new(),
             free_edges: Vec::new(),
             coordinator: None,
+            guard: Guard::new(Limits::default(), cfg.seed),
             epoch,
             broadcasting: true,
             saved_tree: None,
@@ -214,6 +218,7 @@ impl Sim {
             cfg,
         };
         sim.coordinator = Some(Coordinator::new(sim.coordinator_config(epoch)));
+        sim.guard.clock(0);
         let mut root = sim.new_peer(me.clone());
         root.machine = Some(Box::new(Viewer::new_root(sim.viewer_config.clone(), me)));
         root.picture = true;
@@ -655,7 +660,14 @@ impl Sim {
         }
         self.metrics.count_coordinator_message(self.now, true);
         let src = self.peers[v as usize].id.clone();
-        let Ok(event) = Event::from_message(src, message) else { return };
+        let Ok(mut event) = Event::from_message(src, message) else { return };
+        // As `node::broadcaster`: where a viewer says it sits is believed only in the window after
+        // the page started (its rate limits are not modelled: see README).
+        if let Event::Join { at, .. } = &mut event {
+            if at.is_some() && !self.guard.trusts_positions(self.now) {
+                *at = None;
+            }
+        }
         let Some(c) = self.coordinator.as_mut() else { return };
         if let Err(Rejected::UnknownPeer) = c.handle(self.now, event) {
             // As `node::broadcaster`: a viewer the coordinator forgot (lost while it was only
@@ -700,6 +712,9 @@ impl Sim {
             .and_then(|s| Coordinator::restore(&s, self.now, config.clone()).ok())
             .unwrap_or_else(|| Coordinator::new(config));
         self.coordinator = Some(restored);
+        // The reloaded page starts a new guard, and with it a new window of trust in positions.
+        self.guard = Guard::new(Limits::default(), self.cfg.seed ^ self.epoch as u64);
+        self.guard.clock(self.now);
         let me = self.peers_id0();
         let root = &mut self.peers[BROADCASTER as usize];
         root.alive = true;
