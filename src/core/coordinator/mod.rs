@@ -410,6 +410,11 @@ impl Coordinator {
         if result.is_err() {
             self.rejected += 1;
         }
+        // An overload past its grace (it had nowhere to go) moves as soon as an event frees a
+        // slot, not on the next tick: the bound holds after every event.
+        if self.treecast() && self.free.len() > 0 && self.overload_overdue() {
+            self.fix_overloads();
+        }
         self.flush_assigns();
         if std::mem::take(&mut self.evicted) {
             self.prune_commands(start);
@@ -1530,6 +1535,11 @@ impl Coordinator {
         let mut budget = self.config.moves_per_tick;
         budget -= self.reposition(budget);
         self.settle(budget);
+    }
+
+    fn overload_overdue(&self) -> bool {
+        let grace = self.config.overload_grace_ms;
+        self.overloaded.iter().any(|&(_, since)| self.now_ms.saturating_sub(since) > grace)
     }
 
     /// Moves excess children of overloaded nodes to free slots outside their own subtrees.

@@ -255,6 +255,27 @@ fn capacity_drop_moves_children_away() {
 }
 
 #[test]
+fn an_old_overload_moves_as_soon_as_a_slot_frees() {
+    let mut cfg = Config::new(Policy::Treecast, b(), 7);
+    cfg.broadcaster_fanout = 2;
+    let mut c = Coordinator::new(cfg);
+    join(&mut c, 0, "a", 2);
+    join(&mut c, 1, "e", 0);
+    join(&mut c, 2, "p1", 0);
+    join(&mut c, 3, "p2", 0);
+    // Every slot is taken; `a` drops to one slot: over capacity with nowhere to move a child.
+    c.handle(10, Event::Capacity { peer: id("a"), slots: 1 }).unwrap();
+    c.check_invariants().unwrap();
+    assert_eq!(node(&c.view(), "a").children.len(), 2);
+    let later = 10 + c.config().overload_grace_ms + 1_000;
+    c.handle(later, Event::Tick).unwrap();
+    c.check_invariants().unwrap();
+    // A relay joins in the phone `e`'s place beside `a`: a free slot outside `a`'s subtree.
+    join(&mut c, later + 1, "d", 2);
+    assert_eq!(node(&c.view(), "a").children.len(), 1);
+}
+
+#[test]
 fn seed_policy_moves_the_last_leaf_into_the_hole() {
     let mut c = coord(Policy::Seed);
     for i in 0..7 {
