@@ -74,6 +74,8 @@ export class Broadcaster {
       id: this.id, brain: this.brain, settings: this.settings, display: this.display,
       onCommand: (cmd) => this.onCommand(cmd),
     });
+    // The streamer's own monitor stays silent (driver default): playing the microphone back
+    // would only echo.
     this.driver.setTracks(this.sourceTracks());
     this.video.srcObject = this.display;
     this.video.play().catch(() => {});

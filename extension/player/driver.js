@@ -34,6 +34,9 @@ export class Driver {
     this.expected = new Set(); // parents whose calls we accept
     this.sending = new Map(); // child id -> bool (media on, or parked)
     this.tracks = null; // {video, audio} we show and forward
+    // The player gets the audio track only while someone listens: a muted player would still
+    // decode and render it, a fifth of what a relaying page costs.
+    this.audible = false;
     this.upstream = null; // parent id whose media we use, or null (broadcaster: local source)
     this.inbound = new Map(); // parent id -> its last media mark (see Edge.mediaMark)
     this.log = [];
@@ -126,9 +129,16 @@ export class Driver {
     this.tracks = tracks;
     for (const [child, edge] of this.children) if (this.sending.get(child)) edge.setTracks(tracks);
     const shown = this.display.getTracks();
-    const next = tracks ? [tracks.video, tracks.audio].filter(Boolean) : [];
+    const next = tracks ? [tracks.video, this.audible ? tracks.audio : null].filter(Boolean) : [];
     for (const t of shown) if (!next.includes(t)) this.display.removeTrack(t);
     for (const t of next) if (!shown.includes(t)) this.display.addTrack(t);
+  }
+
+  /** Whether the player plays the audio (unmuted); forwarding to children is unaffected. */
+  setAudible(on) {
+    if (this.audible === on) return;
+    this.audible = on;
+    if (this.tracks) this.setTracks(this.tracks);
   }
 
   // --- edges where we are the child ----------------------------------------------------------

@@ -25,6 +25,9 @@ pub struct ViewerConfig {
     pub suspect_after_ms: u64,
     /// Silence after which the primary parent is lost for good.
     pub loss_after_ms: u64,
+    /// Both silences grow to this many times the longest recent gap between two signs of life
+    /// from the parent (0: fixed), so a parent whose page is often busy is not taken for lost.
+    pub jitter_factor: u64,
     /// A gap between two ticks longer than this means our own page was frozen: the silence of
     /// that stretch says nothing about our neighbours.
     pub own_freeze_ms: u64,
@@ -49,6 +52,7 @@ impl Default for ViewerConfig {
             heartbeat_ms: 100,
             suspect_after_ms: 250,
             loss_after_ms: 600,
+            jitter_factor: 2,
             own_freeze_ms: 150,
             slow_loss_after_ms: 3_000,
             join_retry_min_ms: 250,
@@ -132,6 +136,35 @@ struct Upstream {
     media: bool,
     /// It announced its leave (it told the coordinator itself: no loss report).
     leaving: bool,
+    /// Set up as a standby edge: its parent sends media only once we send `activate`.
+    parked: bool,
+    /// The longest recent gap between two signs of life, decaying by 1 ms every 20 ms.
+    gap_peak_ms: u64,
+}
+
+impl Upstream {
+    fn heard(&mut self, now_ms: u64) {
+        let gap = now_ms.saturating_sub(self.last_heard_ms);
+        // Only the steady state counts: setting an edge up is no sign of a busy parent.
+        if self.media {
+            self.gap_peak_ms = gap.max(self.gap_peak_ms.saturating_sub(gap / 20));
+        }
+        self.last_heard_ms = self.last_heard_ms.max(now_ms);
+    }
+
+    /// Asks a parked edge's parent to send (once the edge is open).
+    fn unpark(&mut self, out: &mut Vec<ViewerCommand>) {
+        if self.parked && self.open {
+            self.parked = false;
+            out.push(ViewerCommand::SendOnEdge { peer: self.id.clone(), side: Side::Up, message: Message::Activate {} });
+        }
+    }
+
+    /// Stops a parent we had asked to send (it goes back to standing by).
+    fn park(&mut self, out: &mut Vec<ViewerCommand>) {
+        self.parked = true;
+        out.push(ViewerCommand::SendOnEdge { peer: self.id.clone(), side: Side::Up, message: Message::Park {} });
+    }
 }
 
 /// Why the standby was asked to send before the parent is gone.
@@ -420,15 +453,16 @@ impl Viewer {
     }
 
     fn fresh(id: PeerId, now_ms: u64) -> Upstream {
-        Upstream { id, open: false, last_heard_ms: now_ms, media: false, leaving: false }
+        Upstream { id, open: false, last_heard_ms: now_ms, media: false, leaving: false, parked: false, gap_peak_ms: 0 }
     }
 
     fn apply_assign(&mut self, now_ms: u64, parent: PeerId, standby: Option<PeerId>) {
         let current = self.upstream.as_ref().map(|u| u.id.clone());
         let failing_over_to = self.failover.as_ref().map(|f| f.to.id.clone());
         if current.as_ref() != Some(&parent) && failing_over_to.as_ref() != Some(&parent) {
-            if self.standby.as_ref().is_some_and(|s| s.id == parent && s.open) {
-                // Our standby becomes our parent: ask it to send, switch when its media flows.
+            if self.standby.as_ref().is_some_and(|s| s.id == parent) {
+                // Our standby becomes our parent: ask it to send (once its edge is open), switch
+                // when its media flows.
                 self.begin_failover(now_ms, Reason::Assigned);
             } else if self.upstream.is_none() {
                 self.out.push(ViewerCommand::AcceptEdge { parent: parent.clone(), role: Role::Primary });
@@ -456,7 +490,7 @@ impl Viewer {
                 || self.moving_to.as_ref().is_some_and(|(m, _)| m.id == s);
             if self.standby.is_none() && !busy && s != self.me {
                 self.out.push(ViewerCommand::AcceptEdge { parent: s.clone(), role: Role::Standby });
-                self.standby = Some(Self::fresh(s, now_ms));
+                self.standby = Some(Upstream { parked: true, ..Self::fresh(s, now_ms) });
             }
         }
         if self.upstream.as_ref().is_some_and(|u| u.media) {
@@ -468,11 +502,9 @@ impl Viewer {
 
     /// Routes media from `to` and closes the previous upstream (never flips back). `report`: the
     /// previous upstream went quiet, so the coordinator hears that we left it.
-    fn switch_to(&mut self, to: Upstream, report: bool) {
-        if !to.media {
-            // A parked standby taken over without warning: ask it to send now.
-            self.out.push(ViewerCommand::SendOnEdge { peer: to.id.clone(), side: Side::Up, message: Message::Activate {} });
-        }
+    fn switch_to(&mut self, mut to: Upstream, report: bool) {
+        // A parked standby taken over without warning: ask it to send now (or once it opens).
+        to.unpark(&mut self.out);
         self.out.push(ViewerCommand::RouteUpstream { peer: to.id.clone() });
         if let Some(old) = self.upstream.replace(to) {
             if self.upstream.as_ref().is_some_and(|u| u.id != old.id) {
@@ -506,8 +538,9 @@ impl Viewer {
             self.switch_to(to, reason == Reason::Suspected);
             return;
         }
-        let Some(to) = self.standby.take_if(|s| s.open) else { return };
-        self.out.push(ViewerCommand::SendOnEdge { peer: to.id.clone(), side: Side::Up, message: Message::Activate {} });
+        // The coordinator's choice is followed even before the standby's edge is open.
+        let Some(mut to) = self.standby.take_if(|s| s.open || reason == Reason::Assigned) else { return };
+        to.unpark(&mut self.out);
         self.failover = Some(Failover { to, since_ms: now_ms, reason });
     }
 
@@ -516,8 +549,8 @@ impl Viewer {
         if !self.failover.as_ref().is_some_and(|f| f.reason == Reason::Suspected) {
             return;
         }
-        let f = self.failover.take().expect("checked");
-        self.out.push(ViewerCommand::SendOnEdge { peer: f.to.id.clone(), side: Side::Up, message: Message::Park {} });
+        let mut f = self.failover.take().expect("checked");
+        f.to.park(&mut self.out);
         self.standby = Some(f.to);
     }
 
@@ -557,7 +590,12 @@ impl Viewer {
         if side == Side::Up {
             let u = self.upstream_mut(peer).ok_or(Ignored::NotAnEdgePeer)?;
             u.open = true;
-            u.last_heard_ms = now_ms;
+            u.heard(now_ms);
+            // An edge we already count on (routed, or asked to send) that was set up parked.
+            let active = self.upstream.iter_mut().chain(self.failover.iter_mut().map(|f| &mut f.to));
+            if let Some(u) = active.into_iter().find(|u| u.id == *peer) {
+                u.unpark(&mut self.out);
+            }
             return Ok(());
         }
         let c = self.children.iter_mut().find(|c| c.id == *peer).ok_or(Ignored::NotAnEdgePeer)?;
@@ -576,7 +614,7 @@ impl Viewer {
         let from_upstream = self.upstream.as_ref().is_some_and(|u| u.id == *peer);
         if side == Side::Up {
             let u = self.upstream_mut(peer).ok_or(Ignored::NotAnEdgePeer)?;
-            u.last_heard_ms = now_ms;
+            u.heard(now_ms);
             match message {
                 Message::Hb { .. } if from_upstream => self.cancel_suspicion(),
                 Message::Leaving {} if from_upstream => self.begin_failover(now_ms, Reason::Leaving),
@@ -604,7 +642,7 @@ impl Viewer {
     fn on_media(&mut self, now_ms: u64, peer: &PeerId) -> Result<(), Ignored> {
         let is_upstream = self.upstream.as_ref().is_some_and(|u| u.id == *peer);
         let u = self.upstream_mut(peer).ok_or(Ignored::NotAnEdgePeer)?;
-        u.last_heard_ms = now_ms;
+        u.heard(now_ms);
         u.open = true;
         let first = !u.media;
         u.media = true;
@@ -613,8 +651,8 @@ impl Viewer {
             let (to, _) = self.moving_to.take().expect("checked");
             let suspected = self.failover.as_ref().is_some_and(|f| f.reason == Reason::Suspected);
             // The standby we had asked to send goes back to standing by.
-            if let Some(f) = self.failover.take() {
-                self.out.push(ViewerCommand::SendOnEdge { peer: f.to.id.clone(), side: Side::Up, message: Message::Park {} });
+            if let Some(mut f) = self.failover.take() {
+                f.to.park(&mut self.out);
                 self.standby.get_or_insert(f.to);
             }
             self.switch_to(to, suspected);
@@ -703,8 +741,8 @@ impl Viewer {
         let moving_flows = self.moving_to.as_ref().is_some_and(|(m, _)| m.media);
         let next = if moving_flows {
             // A standby we had asked to send goes back to standing by.
-            if let Some(f) = self.failover.take() {
-                self.out.push(ViewerCommand::SendOnEdge { peer: f.to.id.clone(), side: Side::Up, message: Message::Park {} });
+            if let Some(mut f) = self.failover.take() {
+                f.to.park(&mut self.out);
                 self.standby.get_or_insert(f.to);
             }
             self.moving_to.take().map(|(m, _)| m)
@@ -755,9 +793,10 @@ impl Viewer {
         // to send, then the parent is lost.
         let silent_for = |u: &Upstream| if u.open { now_ms.saturating_sub(u.last_heard_ms) } else { 0 };
         let silence = self.upstream.as_ref().map_or(0, silent_for);
-        if silence >= self.config.loss_after_ms {
+        let jitter = self.upstream.as_ref().map_or(0, |u| u.gap_peak_ms * self.config.jitter_factor);
+        if silence >= self.config.loss_after_ms.max(jitter + jitter / 2) {
             self.lose_upstream(now_ms);
-        } else if silence >= self.config.suspect_after_ms {
+        } else if silence >= self.config.suspect_after_ms.max(jitter) {
             self.begin_failover(now_ms, Reason::Suspected);
         }
         // An assigned parent whose edge never opened (it died before it could offer): give up on

@@ -168,6 +168,8 @@ impl Sim {
             // sparse ticks would otherwise trip. Keep it out of the way.
             heartbeat_ms: 1 << 40,
             own_freeze_ms: 1 << 40,
+            // Synthetic heartbeats come only before ticks: their gaps say nothing of a parent.
+            jitter_factor: 0,
             ..defaults
         };
         let label = match cfg.policy {

@@ -1,36 +1,43 @@
 // Timeline of a relay's departure, for debugging repairs: a broadcaster and N viewers (env N, default 3),
-// the largest relay at depth DEPTH (default 1) closes its tab (or is killed with KILL=1); prints each
-// descendant's presented frames (ms from the event) and its player's commands.
+// the largest relay at depth DEPTH (default 1) closes its tab (or is killed with KILL=1); prints every
+// viewer's presented frames (ms from the event; descendants of the leaver marked *) and the commands
+// its player ran, with peer ids replaced by names.
 // Run: N=10 DEPTH=2 scripts/in-loopback.sh node tests/tools/leave_timeline.mjs
 import { startSession } from '../harness/session.mjs';
 import { frameSummary, recordFrames } from '../harness/browsers.mjs';
 import { settledTree, descendants } from '../harness/tree.mjs';
+
 const N = Number(process.env.N ?? 3);
+const WINDOW_MS = Number(process.env.WINDOW_MS ?? 4000);
 const s = await startSession({ slots: 2 });
 try {
   const b = await s.broadcaster();
   const vs = [];
   for (let i = 0; i < N; i++) vs.push(await s.viewer());
-  for (const v of vs) await s.playing(v);
+  for (const v of vs) await s.playing(v, { timeout: 60000 });
   const tree = await settledTree(b, N);
   const ids = new Map();
   for (const v of vs) ids.set((await v.stats()).peerId, v);
+  const names = new Map([...ids].map(([id, v]) => [id, v.name]));
+  names.set(tree.broadcaster, 'B');
+  const rename = (text) => text.replace(/tc-[a-z0-9-]+/g, (id) => names.get(id) ?? id.slice(0, 12));
   for (const v of vs) await recordFrames(await v.player());
   await new Promise((r) => setTimeout(r, 2000));
   const leaver = tree.nodes.filter((n) => n.depth === Number(process.env.DEPTH ?? 1) && n.children.length).sort((a, b) => b.subtree_size - a.subtree_size)[0];
-  console.log("tree", JSON.stringify(tree.nodes.map((n) => [ids.get(n.id)?.name, ids.get(n.parent)?.name ?? "B", ids.get(n.standby)?.name ?? (n.standby ? "B" : "-")])));
-  console.log("leaver", ids.get(leaver.id).name);
-  const below = descendants(tree, leaver.id).map((id) => ids.get(id));
+  console.log('tree (name parent standby depth):', tree.nodes.map((n) => `${names.get(n.id)}<${names.get(n.parent) ?? '?'}/${names.get(n.standby) ?? '-'}@${n.depth}`).join(' '));
+  const below = new Set(descendants(tree, leaver.id));
+  console.log('leaver', names.get(leaver.id), process.env.KILL ? '(killed)' : '(tab closed)');
   const t0 = Date.now();
   if (process.env.KILL) ids.get(leaver.id).kill(); else await ids.get(leaver.id).closeTab();
-  await new Promise((r) => setTimeout(r, 4000));
-  for (const v of below) {
+  await new Promise((r) => setTimeout(r, WINDOW_MS));
+  for (const [id, v] of ids) {
+    if (id === leaver.id) continue;
     const f = await v.player();
-    const sum = await frameSummary(f, t0, t0 + 4000);
-    const frames = await f.evaluate((t) => window.__frames.filter((x) => x > t - 300 && x < t + 5000).map((x) => x - t), t0);
+    const sum = await frameSummary(f, t0, t0 + WINDOW_MS);
+    const frames = await f.evaluate(([t, w]) => window.__frames.filter((x) => x > t - 300 && x < t + w).map((x) => x - t), [t0, WINDOW_MS]);
     const log = await f.evaluate((t) => window.treecast.log().filter((l) => l.t > t - 200 && !/ hb/.test(l.text)).map((l) => `${l.t - t} ${l.text}`), t0);
-    console.log(v.name, 'gap', sum.maxGapMs, 'frames', frames.map(Math.round).join(','));
-    console.log('   ', log.join(' | '));
+    console.log(`${below.has(id) ? '*' : ' '}${v.name} gap ${sum.maxGapMs} frames ${frames.map(Math.round).join(',')}`);
+    if (log.length) console.log('    ', rename(log.join(' | ')));
   }
 } catch (e) { console.error('ERR', e); }
 await s.close();
