@@ -42,10 +42,13 @@ fi
 # Native Rust: rustup's cargo if present, else Debian's.
 have cargo || { say "no cargo: install rustup's toolchain or Debian's cargo-web"; exit 1; }
 
-# npm packages, exactly as locked.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# npm packages, exactly as locked (again only when the lockfile's content changed: a fresh
+# checkout's newer file time alone does not reinstall).
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -d node_modules ] || [ "$(cat node_modules/.treecast-lock 2>/dev/null)" != "$lock_sum" ]; then
   say "installing npm packages (package-lock.json)"
   npm ci --no-audit --no-fund
+  echo "$lock_sum" > node_modules/.treecast-lock
 fi
 
 # wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock to the patch version.
