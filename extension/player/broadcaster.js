@@ -13,8 +13,9 @@ const SAVE_EVERY_MS = 500;
 const PROOFS = { perSecond: 200, burst: 400 };
 
 export class Broadcaster {
-  constructor({ id, program, settings, video, ui, t, user, pageCode }) {
+  constructor({ id, program, settings, video, ui, t, user, pageCode, policy = null }) {
     this.id = id;
+    this.policy = policy; // 'seed': the original library's policy (media benchmark only)
     this.program = program;
     this.settings = settings;
     this.video = video;
@@ -61,7 +62,7 @@ export class Broadcaster {
     }
     // Randomness for the hash tables whose keys (peer ids) hostile senders choose.
     const [hi, lo] = crypto.getRandomValues(new Uint32Array(2));
-    const config = JSON.stringify({ fanout: this.config.fanout, seed: (hi >>> 11) * 2 ** 32 + lo });
+    const config = JSON.stringify({ fanout: this.config.fanout, seed: (hi >>> 11) * 2 ** 32 + lo, ...(this.policy ? { policy: this.policy } : {}) });
     // A fresh session number per page load: viewers notice the restart and report where they sit.
     const epoch = (crypto.getRandomValues(new Uint32Array(1))[0] % 0xfffffffe) + 1;
     this.brain = snapshot
@@ -173,7 +174,7 @@ export class Broadcaster {
   }
 
   stats() {
-    const base = { peerId: this.id, role: 'broadcaster', broadcasting: !!this.driver, source: this.config.source, fanout: this.config.fanout };
+    const base = { peerId: this.id, role: 'broadcaster', broadcasting: !!this.driver, source: this.config.source, fanout: this.config.fanout, policy: this.policy ?? 'treecast' };
     if (!this.brain) return { ...base, state: 'idle' };
     const tree = JSON.parse(this.brain.stats());
     return { ...base, ...this.driver.stats(), ...tree, signallingDropped: this.driver.signalling?.dropped ?? 0, idTaken: this.idTaken, verificationCode: this.code, pageHasCode: this.pageCode === this.code, proofs: { signed: this.proofs.signed, refused: this.proofs.refused }, viewers: tree.viewers, maxDepth: tree.max_depth, repairs: tree.repairs, state: 'broadcasting', depth: 0 };

@@ -195,6 +195,11 @@ export class Driver {
 
   wireEdge(edge, map) {
     const side = map === this.parents ? 'up' : 'down';
+    // TEST ONLY (media benchmark, `seed` runs): the 2017 library noticed a lost peer when ICE
+    // said `disconnected` (5.3 s after a crash); `originalDetection` closes the edge right then.
+    if (this.settings.originalDetection) {
+      edge.pc?.addEventListener('iceconnectionstatechange', () => { if (edge.pc.iceConnectionState === 'disconnected') edge.close(); });
+    }
     edge.addEventListener('open', () => this.feed({ e: 'edge_open', peer: edge.peerId, side }));
     edge.addEventListener('message', (ev) => this.feed({ e: 'edge_message', peer: edge.peerId, side, text: ev.text }));
     edge.addEventListener('close', () => {

@@ -18,9 +18,19 @@ const role = params.get('role') === 'broadcaster' ? 'broadcaster' : 'viewer';
 // The streamer's verification code from the program description, if any (see shared/verify.js).
 const pageCode = /^treecast:[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/.test(params.get('code') ?? '') ? params.get('code') : null;
 
+// TEST ONLY (the media benchmark, issue 6): with `bench:policy` = 'seed' in extension storage,
+// which no page of the extension sets or shows, this frame behaves like the 2017 library for a
+// side-by-side comparison: the broadcaster's coordinator runs Policy::Seed and viewers notice a
+// lost parent only from ICE (no heartbeat switch, no leave notice).
+const BENCH_POLICY_KEY = 'bench:policy';
+async function benchPolicy() {
+  try { return (await api().storage.local.get(BENCH_POLICY_KEY))[BENCH_POLICY_KEY] === 'seed' ? 'seed' : null; } catch { return null; }
+}
+
 async function main() {
   const wasm = await init();
-  const settings = await loadSettings();
+  const policy = await benchPolicy();
+  const settings = { ...await loadSettings(), ...(policy === 'seed' ? { originalDetection: true } : {}) };
   const t = await initI18n({ language: settings.language });
   applyI18n(document, t);
   const video = document.getElementById('video');
@@ -30,11 +40,11 @@ async function main() {
 
   let node;
   if (role === 'broadcaster') {
-    node = new Broadcaster({ id: rootId, program, settings, video, ui, t, user: broadcasterUser, pageCode });
+    node = new Broadcaster({ id: rootId, program, settings, video, ui, t, user: broadcasterUser, pageCode, policy });
     await node.resume();
   } else {
     const id = viewerPeerId(crypto.getRandomValues(new Uint8Array(12)));
-    node = new ViewerNode({ id, rootId, settings, video, ui, t, code: pageCode });
+    node = new ViewerNode({ id, rootId, settings, video, ui, t, code: pageCode, original: policy === 'seed' });
     node.start();
   }
 

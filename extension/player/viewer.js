@@ -17,7 +17,7 @@ const UNPROVEN_NOTICE_MS = 10_000;
 const LEAVE_HOLD_MS = 200;
 
 export class ViewerNode {
-  constructor({ id, rootId, settings, video, ui, t, code }) {
+  constructor({ id, rootId, settings, video, ui, t, code, original = false }) {
     this.id = id;
     this.rootId = rootId;
     this.ui = ui;
@@ -25,7 +25,11 @@ export class ViewerNode {
     this.state = 'joining';
     this.view = { depth: null, children: 0 };
     const random = crypto.getRandomValues(new Uint32Array(1))[0];
-    this.brain = new ViewerBrain(id, rootId, settings.slots, random);
+    // `original`: the 2017 library's loss detection, for the media benchmark only (see player.js).
+    this.original = original;
+    this.brain = original
+      ? ViewerBrain.withOriginalDetection(id, rootId, settings.slots, random)
+      : new ViewerBrain(id, rootId, settings.slots, random);
     this.t = t ?? ((key) => key);
     // The streamer's code from the page (null: no code, nothing to check: the broadcaster's id
     // is trusted as it is).
@@ -141,6 +145,9 @@ export class ViewerNode {
    */
   async stop(reason) {
     clearInterval(this.challengeTimer);
+    // The original library had no leave notice: its relays just closed their connections, and
+    // said nothing to the root on the way out (signalling goes first, so no report escapes).
+    if (this.original) { this.driver.signalling?.destroy(); this.driver.destroy(); return; }
     this.driver.feed({ e: 'leave' });
     if (reason === 'beforeunload') return; // pagehide follows
     if (reason === 'pagehide') {

@@ -18,6 +18,8 @@ pub struct ViewerNode {
     coordinator: PeerId,
     /// Per-edge budgets: a neighbour flooding its data channel costs us a bounded amount of work.
     edge_budgets: HashMap<(PeerId, Side), Bucket>,
+    /// TEST ONLY: behaves like the 2017 library (see `with_original_detection`).
+    original: bool,
 }
 
 /// What `window.treecast.stats()` shows of a viewer (camelCase for the page).
@@ -34,13 +36,32 @@ pub struct ViewerNodeStats {
     pub failovers: u32,
 }
 
+/// TEST ONLY (the media benchmark's `seed` runs, issue 6): loss detection as the 2017 library
+/// did it. Its viewers noticed a lost neighbour when ICE said `disconnected` (5.3 s after a crash;
+/// the driver closes the edge then, see `originalDetection` in driver.js) or the connection
+/// closed: silence counts only after the same 5.3 s (as the simulator models it), so no heartbeat
+/// switch comes first.
+pub fn original_detection_config() -> ViewerConfig {
+    const ICE_MS: u64 = 5_300;
+    ViewerConfig { suspect_after_ms: ICE_MS, loss_after_ms: ICE_MS, slow_loss_after_ms: ICE_MS, jitter_factor: 0, ..ViewerConfig::default() }
+}
+
 impl ViewerNode {
     pub fn new(me: PeerId, coordinator: PeerId, slots: u8, random_seed: u64) -> ViewerNode {
         ViewerNode {
             machine: Viewer::new(ViewerConfig::default(), me, coordinator.clone(), slots, random_seed),
             coordinator,
             edge_budgets: HashMap::new(),
+            original: false,
         }
+    }
+
+    /// TEST ONLY (media benchmark, `seed` runs): a viewer as the 2017 library had it. Loss is seen
+    /// as `original_detection_config` says, and a viewer does not report its lost parent (there
+    /// the departed relay's parent reported, `close_branch`, and the root re-placed its children).
+    pub fn with_original_detection(me: PeerId, coordinator: PeerId, slots: u8, random_seed: u64) -> ViewerNode {
+        let machine = Viewer::new(original_detection_config(), me, coordinator.clone(), slots, random_seed);
+        ViewerNode { machine, coordinator, edge_budgets: HashMap::new(), original: true }
     }
 
     pub fn handle(&mut self, now_ms: u64, event: DriverEvent) -> Vec<DriverCommand> {
@@ -56,6 +77,9 @@ impl ViewerNode {
         let depth = self.depth();
         let below = self.machine.stats().children.len() as u32;
         for c in self.machine.drain_commands() {
+            if self.original && matches!(c, ViewerCommand::SendToCoordinator(Message::ParentLost { .. })) {
+                continue;
+            }
             out.push(match c {
                 ViewerCommand::SendToCoordinator(m) => DriverCommand::Signal { to: self.coordinator.clone(), text: m.encode() },
                 ViewerCommand::SendOnEdge { peer, side, message } => DriverCommand::EdgeSend { peer, side, text: message.encode() },
@@ -147,5 +171,51 @@ pub fn state_name(s: ViewerState) -> &'static str {
         ViewerState::Playing => "playing",
         ViewerState::Repairing => "repairing",
         ViewerState::Left => "left",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::viewer::Side;
+
+    fn id(s: &str) -> PeerId {
+        PeerId::parse(s).unwrap()
+    }
+
+    /// A viewer placed under `p` (no standby, as under the seed policy), its media flowing.
+    fn playing(original: bool) -> ViewerNode {
+        let mut v = if original {
+            ViewerNode::with_original_detection(id("me"), id("tc-lv1-b"), 2, 7)
+        } else {
+            ViewerNode::new(id("me"), id("tc-lv1-b"), 2, 7)
+        };
+        v.handle(0, DriverEvent::SignallingOpen);
+        let assign = Message::Assign { epoch: 1, parent: id("p"), standby: None, depth: 2 };
+        v.handle(10, DriverEvent::Signal { from: "tc-lv1-b".into(), text: assign.encode() });
+        v.handle(20, DriverEvent::EdgeOpen { peer: "p".into(), side: Side::Up });
+        v.handle(30, DriverEvent::Media { peer: "p".into() });
+        assert_eq!(v.stats().state, ViewerState::Playing);
+        v
+    }
+
+    fn closes_parent(out: &[DriverCommand]) -> bool {
+        out.iter().any(|c| matches!(c, DriverCommand::Close { peer, side: Side::Up } if peer.as_str() == "p"))
+    }
+
+    /// Silence from the parent for two seconds, ticking every 50 ms: does the viewer give it up?
+    fn gives_up_on_silence(v: &mut ViewerNode) -> bool {
+        (1..=40).any(|i| closes_parent(&v.handle(30 + i * 50, DriverEvent::Tick)))
+    }
+
+    #[test]
+    fn the_original_detection_waits_for_ice_and_leaves_the_report_to_the_parent() {
+        let mut v = playing(false);
+        assert!(gives_up_on_silence(&mut v), "treecast switches after a short silence");
+        let mut v = playing(true);
+        assert!(!gives_up_on_silence(&mut v), "the original waited for ICE");
+        let out = v.handle(5_000, DriverEvent::EdgeClosed { peer: "p".into(), side: Side::Up });
+        assert!(!out.iter().any(|c| matches!(c, DriverCommand::Signal { .. })), "no report of its own: {out:?}");
+        assert_eq!(v.stats().state, ViewerState::Repairing);
     }
 }

@@ -41,6 +41,13 @@ impl ViewerBrain {
         Ok(ViewerBrain { node: ViewerNode::new(peer(me)?, peer(broadcaster)?, slots, random as u64) })
     }
 
+    /// TEST ONLY (media benchmark, `seed` runs): a viewer that detects a lost parent the way the
+    /// 2017 library did (see `ViewerNode::with_original_detection`).
+    #[wasm_bindgen(js_name = withOriginalDetection)]
+    pub fn with_original_detection(me: &str, broadcaster: &str, slots: u8, random: u32) -> Result<ViewerBrain, JsError> {
+        Ok(ViewerBrain { node: ViewerNode::with_original_detection(peer(me)?, peer(broadcaster)?, slots, random as u64) })
+    }
+
     pub fn handle(&mut self, now: f64, event_json: &str) -> Result<String, JsError> {
         Ok(commands(&self.node.handle(ms(now), event(event_json)?)))
     }
