@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: all setup build test demo bench-core bench-core-wasm sim clean
+.PHONY: all setup build test demo bench-core bench-core-wasm bench-media sim clean
 
 all: build
 
@@ -27,6 +27,11 @@ bench-core: build
 
 bench-core-wasm: build
 	scripts/in-loopback.sh node bench/core/wasm.mjs
+
+# The media benchmark (issue 6): real Chromium per peer, treecast and the original policy side by
+# side, 3 runs each (about 15 min); holds the CPU lock while it runs. Results in bench/results/.
+bench-media: build
+	flock /tmp/treecast-cpu.lock scripts/in-loopback.sh node bench/media/run.mjs
 
 clean:
 	rm -rf target dist demo-out tests/artifacts

@@ -38,13 +38,13 @@ export function peerServerSettings(peerServer) {
  * Launches a browser for one peer. `user` is the Niconico user id the fixture server shows it as.
  * Returns helpers to open a watch page, reach the overlay player frame, and stop the peer.
  */
-export async function launchPeer({ name, user, nico, settings, extensionDir = EXTENSION_DIR, headless = true, size }) {
+export async function launchPeer({ name, user, nico, settings, extensionDir = EXTENSION_DIR, headless = true, size, extraArgs = [] }) {
   const profile = mkdtempSync(join(tmpdir(), `treecast-${name}-`));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     headless,
     viewport: size ?? { width: 1100, height: 720 },
-    args: [...FLAGS, `--disable-extensions-except=${extensionDir}`, `--load-extension=${extensionDir}`,
+    args: [...FLAGS, ...extraArgs, `--disable-extensions-except=${extensionDir}`, `--load-extension=${extensionDir}`,
       `--host-resolver-rules=MAP live.nicovideo.jp:443 127.0.0.1:${nico.port}`],
   });
   const extensionId = unpackedExtensionId(extensionDir);
