@@ -40,12 +40,34 @@ fn broadcaster() -> PeerId {
     PeerId::parse("tc-lv1-b").unwrap()
 }
 
-/// Applies one event, then checks the invariants and that every command names live peers.
+/// Applies one event, then checks the invariants, that every command names live peers, and that
+/// nobody placed is evicted: the only viewer an event may tell to `wait` is a joiner not placed.
 fn apply(c: &mut Coordinator, now: u64, event: Event) -> Result<(), TestCaseError> {
+    let viewers = c.viewer_count();
     let _ = c.handle(now, event.clone());
     if let Err(v) = c.check_invariants() {
         return Err(TestCaseError::fail(format!("after {event:?}: {v}")));
     }
+    let waits: Vec<&PeerId> = c
+        .commands()
+        .iter()
+        .filter_map(|cmd| match cmd {
+            Command::Wait { peer, .. } => Some(peer),
+            _ => None,
+        })
+        .collect();
+    let joiner = match &event {
+        Event::Join { peer, .. } => Some(peer),
+        _ => None,
+    };
+    prop_assert!(
+        waits.is_empty() || (waits.len() == 1 && Some(waits[0]) == joiner),
+        "after {:?}: {} viewers told to wait: {:?}", event, waits.len(), waits
+    );
+    // A departure removes one viewer; no other event removes any.
+    let removed = viewers.saturating_sub(c.viewer_count());
+    let may_remove = matches!(event, Event::Leave { .. } | Event::Lost { .. } | Event::ChildLost { .. }) as u32;
+    prop_assert!(removed <= may_remove, "after {:?}: {} viewers left the tree", event, removed);
     for cmd in c.drain_commands().collect::<Vec<_>>() {
         let live = |p: &PeerId| c.is_live_peer(p);
         let ok = match &cmd {

@@ -320,8 +320,6 @@ pub struct Coordinator {
     orphan_buf: Vec<u32>,
     rng: u64,
     now_ms: u64,
-    /// Set when a viewer was told to wait mid-event: earlier commands may name it.
-    evicted: bool,
     repairs: u64,
     moves: u64,
     rejected: u64,
@@ -357,7 +355,6 @@ impl Coordinator {
             orphan_buf: Vec::new(),
             rng,
             now_ms: 0,
-            evicted: false,
             repairs: 0,
             moves: 0,
             rejected: 0,
@@ -391,7 +388,6 @@ impl Coordinator {
     /// Applies one event. A rejected event changes nothing (the reason is returned for logging).
     pub fn handle(&mut self, now_ms: u64, event: Event) -> Result<(), Rejected> {
         self.now_ms = self.now_ms.max(now_ms);
-        let start = self.out.len();
         let result = match event {
             Event::Join { peer, slots, at } => self.on_join(peer, slots, at),
             Event::Leave { peer } | Event::Lost { peer } => {
@@ -416,29 +412,7 @@ impl Coordinator {
             self.fix_overloads();
         }
         self.flush_assigns();
-        if std::mem::take(&mut self.evicted) {
-            self.prune_commands(start);
-        }
         result
-    }
-
-    /// Drops this event's commands that name a peer which left the tree later in the same event
-    /// (e.g. a relay that was told to `wait` after an edge to it had been planned).
-    fn prune_commands(&mut self, start: usize) {
-        let mut out = std::mem::take(&mut self.out);
-        let live = |p: &PeerId| self.is_live_peer(p);
-        let mut i = 0;
-        out.retain(|cmd| {
-            i += 1;
-            i <= start
-                || match cmd {
-                    Command::Connect { parent, child, .. } => live(parent) && live(child),
-                    Command::Disconnect { parent, .. } => live(parent),
-                    Command::Assign { child, .. } => live(child),
-                    Command::Wait { peer, .. } => !live(peer),
-                }
-        });
-        self.out = out;
     }
 
     /// The table's 64-bit hash, spread from the 32 bits it stores.
@@ -1273,8 +1247,9 @@ impl Coordinator {
         // new: not `c` back, not a joiner, not a standby.
         self.suspect(p);
         // It switched to its standby on its own; mirror that, or re-place it if it had none.
+        let near = self.nodes[p as usize].parent;
         self.detach(c, false);
-        self.rehome(c, true);
+        self.rehome(c, true, if near == NONE { ROOT } else { near });
         Ok(())
     }
 
@@ -1330,46 +1305,40 @@ impl Coordinator {
     }
 
     /// A detached subtree root without a parent: its standby if it can take it, else the
-    /// shallowest free slot, else it waits (and its children are re-homed in turn).
+    /// shallowest free slot. With no free slot outside its own subtree it stays in the tree over
+    /// capacity: under its standby (which it already plays from, or switches to on `leaving`),
+    /// else under `near`'s closest ancestor that is not suspect (`near` is where its stream came
+    /// from: the silent parent's parent, or the departed relay's parent). That is the documented
+    /// overload transient, moved by `fix_overloads` as soon as a slot frees. Nobody is ever told
+    /// to wait here: evicting a subtree root re-places its whole subtree, which near the top of
+    /// the tree is the whole audience.
     ///
     /// `on_standby`: `c` already plays from its standby (it said so): it stays there even if that
-    /// takes the backer over capacity (a registered, time-bounded transient, fixed on the next
-    /// ticks), rather than being sent to a free slot, which might be under its silent parent.
-    fn rehome(&mut self, c: u32, on_standby: bool) {
-        let first = c;
-        let mut pending = vec![c];
-        while let Some(c) = pending.pop() {
-            let s = self.nodes[c as usize].standby;
-            if s != NONE
-                && self.reaches_root_avoiding(s, c)
-                && (self.nodes[s as usize].children < self.cap(s) || (on_standby && c == first))
-            {
-                self.attach(c, s);
-                self.mark_reposition(c);
-                continue;
-            }
-            if let Some(p) = self.pick_slot(self.config.stable_slack) {
-                self.attach(c, p);
-                continue;
-            }
-            // No room anywhere: it waits; its children try their own standbys / free slots.
-            if s != NONE {
-                self.disconnect(s, c);
-                self.unlink_standby(c);
-            }
-            let mut k = self.nodes[c as usize].first_child;
-            while k != NONE {
-                let next = self.nodes[k as usize].next_sibling;
-                self.detach(k, false);
-                pending.push(k);
-                k = next;
-            }
-            self.release_backed(c);
-            self.evicted = true;
-            let peer = self.id(c).clone();
-            self.out.push(Command::Wait { peer, retry_ms: self.config.retry_ms });
-            self.dealloc(c);
+    /// takes the backer over capacity, rather than being sent to a free slot, which might be
+    /// under its silent parent.
+    fn rehome(&mut self, c: u32, on_standby: bool, near: u32) {
+        let s = self.nodes[c as usize].standby;
+        let standby_ok = s != NONE && self.reaches_root_avoiding(s, c);
+        if standby_ok && (on_standby || self.nodes[s as usize].children < self.cap(s)) {
+            self.attach(c, s);
+            self.mark_reposition(c);
+            return;
         }
+        if let Some(p) = self.pick_slot(self.config.stable_slack) {
+            self.attach(c, p);
+            return;
+        }
+        let p = if standby_ok { s } else { self.placeable_ancestor(near) };
+        self.attach(c, p);
+        self.mark_reposition(c);
+    }
+
+    /// `x` or its closest ancestor that is not suspect (the broadcaster never is).
+    fn placeable_ancestor(&self, mut x: u32) -> u32 {
+        while x != ROOT && self.nodes[x as usize].flags & F_SUSPECT != 0 {
+            x = self.nodes[x as usize].parent;
+        }
+        x
     }
 
     fn mark_reposition(&mut self, c: u32) {
@@ -1446,7 +1415,7 @@ impl Coordinator {
         orphans.clear();
         self.orphan_buf = orphans;
         for c in rest {
-            self.rehome(c, false);
+            self.rehome(c, false, p);
         }
     }
 
