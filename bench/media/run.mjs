@@ -3,7 +3,8 @@
 // a loopback-only namespace; treecast's default policy and the original library's (`seed`) side
 // by side, runs interleaved. Prints a table, writes bench/results/media.json, media.md, media.svg.
 //
-// Environment: RUNS (3), POLICIES (treecast,seed), VIEWERS (12), PATTERN (WxH@fps, default below),
+// Environment: RUNS (3), POLICIES (treecast,seed), VIEWERS (12), MAIN_VIEWERS (8), SCALE_MAX (20),
+// PATTERN (WxH@fps, default below),
 // OUT (bench/results). Meant to run under `flock /tmp/treecast-cpu.lock` (the Makefile does).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ const VIEWERS = Number(process.env.VIEWERS ?? 12);
 // Few enough viewers that the machine is not starved (see the scale figure) for the control
 // window, latency, quality and the departures; all VIEWERS for joins, uplink and the storm.
 const MAIN = Math.min(VIEWERS, Number(process.env.MAIN_VIEWERS ?? 8));
+// The scale phase adds viewers beyond VIEWERS, up to this many, while every one keeps 20 fps.
+const SCALE_MAX = Math.max(VIEWERS, Number(process.env.SCALE_MAX ?? 20));
 const CTX = { all: VIEWERS, main: MAIN };
 const [, W, H, FPS] = /^(\d+)x(\d+)@(\d+)$/.exec(process.env.PATTERN ?? '256x144@24') ?? [];
 const PATTERN = { width: Number(W), height: Number(H), fps: Number(FPS), audio: true };
@@ -31,13 +34,13 @@ const clock = () => `${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s
 const log = (text) => console.log(`${clock()} ${text}`);
 
 const chromium = (() => { try { return execFileSync(process.env.CHROMIUM ?? '/usr/bin/chromium', ['--version']).toString().trim(); } catch { return 'chromium'; } })();
-const setup = `${VIEWERS} viewers (${MAIN} for the control window, latency, quality and departures; ${SLOTS} relay slots each) + 1 broadcaster (fan-out 1), one headless ${chromium} each; `
+const setup = `${VIEWERS} viewers (${MAIN} for the control window, latency, quality and departures; up to ${SCALE_MAX} for scale; ${SLOTS} relay slots each) + 1 broadcaster (fan-out 1), one headless ${chromium} each; `
   + `test pattern ${PATTERN.width}x${PATTERN.height} at ${PATTERN.fps} fps with audio, re-encoded at every hop; `
   + `${cpus().length} cores (${cpus()[0]?.model?.trim() ?? 'cpu'}), loopback only; ${RUNS} runs per policy, interleaved`;
 log(`media benchmark: ${setup}`);
 
 mkdirSync(OUT, { recursive: true });
-const fleet = await startFleet({ viewers: VIEWERS, slots: SLOTS, log });
+const fleet = await startFleet({ viewers: SCALE_MAX, slots: SLOTS, log });
 const runs = [];
 let failed = false;
 const stop = async () => { await fleet.close().catch(() => {}); };
@@ -47,7 +50,7 @@ try {
     for (const policy of POLICIES) {
       log(`run ${i}/${RUNS}, ${policy}`);
       try {
-        const record = await oneRun({ fleet, policy, pattern: PATTERN, main: MAIN, log });
+        const record = await oneRun({ fleet, policy, pattern: PATTERN, main: MAIN, all: VIEWERS, log });
         runs.push({ run: i, ...record });
         log(`run ${i}/${RUNS}, ${policy}: done in ${record.durationS} s (load ${record.load.before.join(' ')} -> ${record.load.after.join(' ')})`);
       } catch (err) {

@@ -41,12 +41,14 @@ const FREEZE_MS = 200;
  * A. `main` viewers join one by one (few enough that the machine is not starved): joins, the
  *    scale curve, the control window, latency and quality, then a relay leaves, a relay crashes,
  *    the broadcaster reloads;
- * B. viewers join one by one until all are in: the scale curve goes on, the uplink with all;
- * C. all viewers open a second program at the same moment: the join storm.
+ * B. viewers join one by one until `all` are in (the uplink with all), then more of the fleet
+ *    while every viewer keeps 20 fps: the scale curve;
+ * C. `all` viewers open a second program at the same moment: the join storm.
  */
-export async function oneRun({ fleet, policy, pattern, main, log, windows = WINDOWS }) {
+export async function oneRun({ fleet, policy, pattern, main, all, log, windows = WINDOWS }) {
   const { broadcaster, viewers } = fleet;
-  const record = { policy, startedAt: new Date().toISOString(), load: { before: loadavg() }, audience: { all: viewers.length, main } };
+  const audience = viewers.slice(0, all);
+  const record = { policy, startedAt: new Date().toISOString(), load: { before: loadavg() }, audience: { all, main, scaleMax: viewers.length } };
   const t0 = Date.now();
   const step = (what) => log(`  [${policy}] ${((Date.now() - t0) / 1000).toFixed(0).padStart(3)} s  ${what}`);
   const names = new Map(); // peer id -> member name, so that timelines read as names
@@ -78,11 +80,20 @@ export async function oneRun({ fleet, policy, pattern, main, log, windows = WIND
       await sleep(1500);
       record.uplinkOne = await uplink(broadcaster, windows.uplink);
     }
-    // Every viewer's frame rate over 2 s, from half a second after the newcomer's first frame.
-    const from = (facts.first ?? Date.now()) + 500;
-    await sleep(Math.max(0, from + 2000 - Date.now()));
-    const seen = await Promise.all(joined.map((m) => m.eval(framesIn, [from, from + 2000]).catch(() => ({ fps: 0, maxGapMs: 2000 }))));
-    scale.push({ audience: joined.length, minFps: round(Math.min(...seen.map((x) => x.fps)), 1), medianFps: round(median(seen.map((x) => x.fps)), 1), maxGapMs: Math.max(...seen.map((x) => x.maxGapMs)) });
+    // Every viewer's frame rate over 2 s, from half a second after the newcomer's first frame;
+    // below 20 fps somewhere, once more over the next 2 s (a join's own stir is not the machine's
+    // limit), and the better of the two counts.
+    const rates = async (from) => {
+      await sleep(Math.max(0, from + 2000 - Date.now()));
+      const seen = await Promise.all(joined.map((m) => m.eval(framesIn, [from, from + 2000]).catch(() => ({ fps: 0, maxGapMs: 2000 }))));
+      return { audience: joined.length, minFps: round(Math.min(...seen.map((x) => x.fps)), 1), medianFps: round(median(seen.map((x) => x.fps)), 1), maxGapMs: Math.max(...seen.map((x) => x.maxGapMs)) };
+    };
+    let point = await rates((facts.first ?? Date.now()) + 500);
+    if (point.minFps < 20) {
+      const again = await rates(Date.now());
+      point = { ...(again.minFps > point.minFps ? again : point), first: point.minFps };
+    }
+    scale.push(point);
     return entry;
   };
   for (const v of viewers.slice(0, main)) {
@@ -133,21 +144,29 @@ export async function oneRun({ fleet, policy, pattern, main, log, windows = WIND
   record.reload = await reload({ broadcaster, rootId, members: [...alive], pattern, windows });
   step(`reload: all presenting again after ${fmt(record.reload.recoveryMs)} ms (${record.reload.recovered}/${record.reload.of}); edges rebuilt: ${record.reload.rebuiltAtRoot} at the broadcaster, ${record.reload.rebuiltBelow} below`);
 
-  // --- B. more viewers join one by one until all are in: scale, uplink -------------------------
+  // --- B. more viewers join one by one until `all` are in (uplink), then beyond while every
+  // viewer keeps 20 fps (scale) --------------------------------------------------------------
   for (const v of viewers.filter((m) => m.crashed)) { await v.launch(); await v.setPolicy(policy); }
   joined.splice(0, joined.length, ...alive);
-  for (const v of viewers.filter((m) => !alive.has(m))) record.join.perViewer.push(await join(v));
+  for (const v of audience.filter((m) => !alive.has(m))) record.join.perViewer.push(await join(v));
+  await settledTree(broadcaster, joined.length, policy, windows.healthyTimeout);
+  const cpuAll = fleet.cpu();
+  record.uplinkFull = await uplink(broadcaster, windows.uplink);
+  record.cpuAll = cpuShare(cpuAll, fleet.cpu());
+  record.uplinkRatio = record.uplinkOne?.bytesPerS ? record.uplinkFull.bytesPerS / record.uplinkOne.bytesPerS : null;
+  step(`${joined.length} viewers: uplink 1 -> ${joined.length}: ${fmt(record.uplinkOne?.bytesPerS / 1000)} -> ${fmt(record.uplinkFull.bytesPerS / 1000)} kB/s; CPU: browsers ${record.cpuAll.browsersPct}%, everything ${record.cpuAll.machinePct}%`);
+  let misses = 0;
+  for (const v of viewers.slice(all)) {
+    if (misses >= 2) break;
+    record.join.perViewer.push(await join(v));
+    misses = scale.at(-1).minFps >= 20 ? 0 : misses + 1;
+  }
   const curve = new Map();
   for (const c of scale) if (!curve.has(c.audience) || c.minFps < curve.get(c.audience).minFps) curve.set(c.audience, c);
   const points = [...curve.values()].sort((a, b) => a.audience - b.audience);
   const sustained = sustainedAudience(points, 20);
   record.scale = { curve: points, sustained, censored: sustained === viewers.length };
-  await settledTree(broadcaster, viewers.length, policy, windows.healthyTimeout);
-  const cpuAll = fleet.cpu();
-  record.uplinkFull = await uplink(broadcaster, windows.uplink);
-  record.cpuAll = cpuShare(cpuAll, fleet.cpu());
-  record.uplinkRatio = record.uplinkOne?.bytesPerS ? record.uplinkFull.bytesPerS / record.uplinkOne.bytesPerS : null;
-  step(`${joined.length} viewers: >= 20 fps everywhere up to ${sustained}; uplink 1 -> ${viewers.length}: ${fmt(record.uplinkOne?.bytesPerS / 1000)} -> ${fmt(record.uplinkFull.bytesPerS / 1000)} kB/s; CPU: browsers ${record.cpuAll.browsersPct}%, everything ${record.cpuAll.machinePct}%`);
+  step(`scale: every viewer at >= 20 fps up to ${sustained} viewers${record.scale.censored ? ' (all there were)' : ''} (slowest by audience: ${points.map((p) => p.minFps).join(' ')})`);
 
   // --- C. a join storm on a new program --------------------------------------------------------
   await stopBroadcast(broadcaster);
@@ -155,8 +174,8 @@ export async function oneRun({ fleet, policy, pattern, main, log, windows = WIND
   const storm = fleet.newProgram();
   await startBroadcast(broadcaster, storm, pattern, policy);
   await sleep(1000);
-  await Promise.all(viewers.map((v) => v.newTab()));
-  const opened = await Promise.all(viewers.map(async (v) => {
+  await Promise.all(audience.map((v) => v.newTab()));
+  const opened = await Promise.all(audience.map(async (v) => {
     const openedAt = v.open(storm);
     return { v, openedAt: await openedAt };
   }));
@@ -165,7 +184,7 @@ export async function oneRun({ fleet, policy, pattern, main, log, windows = WIND
   const toFrame = firsts.map((f) => (f.facts.first ? f.facts.first - f.openedAt : null));
   const joinToFrame = firsts.map((f) => (f.facts.first && f.facts.joinStart ? f.facts.first - f.facts.joinStart : null));
   record.storm = {
-    of: viewers.length, played: toFrame.filter((x) => x != null).length, openSpreadMs: Math.max(...starts) - Math.min(...starts),
+    of: audience.length, played: toFrame.filter((x) => x != null).length, openSpreadMs: Math.max(...starts) - Math.min(...starts),
     p50: percentile(toFrame, 50), p95: percentile(toFrame, 95), max: Math.max(...toFrame.filter((x) => x != null)),
     joinP50: percentile(joinToFrame, 50), joinP95: percentile(joinToFrame, 95), perViewer: toFrame,
   };
