@@ -10,6 +10,7 @@ export const figures = ({ all = 12, main = 8 } = {}) => [
   { key: 'join.openP50', scenario: 'join', label: `page open -> first frame, p50 (${main} joins)`, unit: 'ms', get: (r) => r.join?.openP50 },
   { key: 'storm.played', scenario: 'join storm', label: `viewers that play (of ${all})`, unit: '', target: 'all', get: (r) => r.storm?.played },
   { key: 'storm.p95', scenario: 'join storm', label: 'page open -> first frame, p95', unit: 'ms', target: '<= 2000', get: (r) => r.storm?.p95 },
+  { key: 'storm.joinP95', scenario: 'join storm', label: 'join start -> first frame, p95', unit: 'ms', get: (r) => r.storm?.joinP95 },
   { key: 'leave.worst', scenario: 'graceful leave', label: 'largest gap below the leaver', unit: 'ms', target: '<= 100', get: (r) => r.leave?.worstGapMs, censored: (r) => r.leave?.censored },
   { key: 'crash.worst', scenario: 'crash', label: 'largest gap below the crashed relay', unit: 'ms', target: '<= 500', get: (r) => r.crash?.worstGapMs, censored: (r) => r.crash?.censored },
   { key: 'reload.recovery', scenario: 'broadcaster reload', label: 'until every viewer presents again', unit: 'ms', target: '<= 1500', get: (r) => r.reload?.recoveryMs ?? (r.reload ? r.reload.windowMs ?? 20000 : null), censored: (r) => r.reload?.censored },
