@@ -32,6 +32,20 @@ export const figures = ({ all = 12, main = 8 } = {}) => [
   { key: 'cpu.others', scenario: 'control', label: `CPU used by other processes then`, unit: '%', get: (r) => (r.cpu ? Math.max(0, r.cpu.machinePct - r.cpu.browsersPct) : null) },
 ];
 
+/**
+ * The figures alone, small enough to keep in the repository (media.json holds every viewer and
+ * timeline of every run): set-up, each figure's median, min, max and per-run values by policy,
+ * and each run's duration and load.
+ */
+export function figuresJson(result) {
+  const { runs, figures: agg, ...head } = result;
+  return {
+    ...head,
+    figures: agg,
+    runs: runs.map((r) => ({ run: r.run, policy: r.policy, error: r.error, durationS: r.durationS, load: r.load, cpu: r.cpu, cpuAll: r.cpuAll })),
+  };
+}
+
 /** Per policy and figure: { median, min, max, n, runs, censored }. */
 export function aggregate(runs, policies, ctx) {
   const out = {};

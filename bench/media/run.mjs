@@ -1,7 +1,8 @@
 // The media benchmark (issue 6): `make bench-media`. Real broadcasts of the test pattern through
 // the real extension, a local stock PeerServer and fixture watch pages, one Chromium per peer, in
 // a loopback-only namespace; treecast's default policy and the original library's (`seed`) side
-// by side, runs interleaved. Prints a table, writes bench/results/media.json, media.md, media.svg.
+// by side, runs interleaved. Prints a table, writes bench/results/media.json (everything),
+// media-figures.json (the figures, kept in the repository), media.md, media.svg.
 //
 // Environment: RUNS (3), POLICIES (treecast,seed), VIEWERS (12), MAIN_VIEWERS (8), SCALE_MAX (20),
 // PATTERN (WxH@fps, default below),
@@ -13,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { ROOT } from '../../tests/harness/browsers.mjs';
 import { startFleet } from './fleet.mjs';
 import { oneRun } from './scenarios.mjs';
-import { aggregate, markdownTable, svgChart, textTable } from './report.mjs';
+import { aggregate, figuresJson, markdownTable, svgChart, textTable } from './report.mjs';
 
 const RUNS = Number(process.env.RUNS ?? 3);
 const POLICIES = (process.env.POLICIES ?? 'treecast,seed').split(',').map((s) => s.trim()).filter(Boolean);
@@ -73,13 +74,14 @@ const result = {
   runsPerPolicy: RUNS, mainViewers: MAIN, policies: POLICIES, durationS: Math.round(total), commit: gitHead(), figures: agg, runs,
 };
 writeFileSync(join(OUT, 'media.json'), JSON.stringify(result, null, 1));
+writeFileSync(join(OUT, 'media-figures.json'), `${JSON.stringify(figuresJson(result), null, 1)}\n`);
 writeFileSync(join(OUT, 'media.svg'), svgChart(agg, POLICIES, setup, CTX));
 const md = `Set-up: ${setup}. Run ${result.date.slice(0, 16).replace('T', ' ')} UTC at ${result.commit}, ${Math.round(total / 60)} min.\n\n${markdownTable(agg, POLICIES, CTX)}\n`;
 writeFileSync(join(OUT, 'media.md'), md);
 console.log(`\n${textTable(agg, POLICIES, CTX)}\n`);
 console.log(`set-up: ${setup}`);
 console.log(`figures: median [min-max] over ${RUNS} runs; '>=' marks a figure where some run hit the end of its window; the last column is seed's median over treecast's.`);
-console.log(`wrote ${join(OUT, 'media.json')}, media.md, media.svg; ${Math.floor(total / 60)} min ${Math.round(total % 60)} s in all`);
+console.log(`wrote ${join(OUT, 'media.json')}, media-figures.json, media.md, media.svg; ${Math.floor(total / 60)} min ${Math.round(total % 60)} s in all`);
 process.exit(failed ? 1 : 0);
 
 function gitHead() {

@@ -42,7 +42,7 @@ const FREEZE_MS = 200;
  *    scale curve, the control window, latency and quality, then a relay leaves, a relay crashes,
  *    the broadcaster reloads;
  * B. viewers join one by one until `all` are in (the uplink with all), then more of the fleet
- *    while every viewer keeps 20 fps: the scale curve;
+ *    while every audience so far kept 20 fps everywhere: the scale curve;
  * C. `all` viewers open a second program at the same moment: the join storm.
  */
 export async function oneRun({ fleet, policy, pattern, main, all, log, windows = WINDOWS }) {
@@ -82,14 +82,15 @@ export async function oneRun({ fleet, policy, pattern, main, all, log, windows =
     }
     // Every viewer's frame rate over 2 s, from half a second after the newcomer's first frame;
     // below 20 fps somewhere, once more over the next 2 s (a join's own stir is not the machine's
-    // limit), and the better of the two counts.
+    // limit), and the better of the two counts. The second look only while it can change the
+    // figure: below the smallest audience that already fell short.
     const rates = async (from) => {
       await sleep(Math.max(0, from + 2000 - Date.now()));
       const seen = await Promise.all(joined.map((m) => m.eval(framesIn, [from, from + 2000]).catch(() => ({ fps: 0, maxGapMs: 2000 }))));
       return { audience: joined.length, minFps: round(Math.min(...seen.map((x) => x.fps)), 1), medianFps: round(median(seen.map((x) => x.fps)), 1), maxGapMs: Math.max(...seen.map((x) => x.maxGapMs)) };
     };
     let point = await rates((facts.first ?? Date.now()) + 500);
-    if (point.minFps < 20) {
+    if (point.minFps < 20 && joined.length < shortAt(scale)) {
       const again = await rates(Date.now());
       point = { ...(again.minFps > point.minFps ? again : point), first: point.minFps };
     }
@@ -155,11 +156,10 @@ export async function oneRun({ fleet, policy, pattern, main, all, log, windows =
   record.cpuAll = cpuShare(cpuAll, fleet.cpu());
   record.uplinkRatio = record.uplinkOne?.bytesPerS ? record.uplinkFull.bytesPerS / record.uplinkOne.bytesPerS : null;
   step(`${joined.length} viewers: uplink 1 -> ${joined.length}: ${fmt(record.uplinkOne?.bytesPerS / 1000)} -> ${fmt(record.uplinkFull.bytesPerS / 1000)} kB/s; CPU: browsers ${record.cpuAll.browsersPct}%, everything ${record.cpuAll.machinePct}%`);
-  let misses = 0;
+  // Beyond `all` only while no audience fell short: the figure ends at the first that did.
   for (const v of viewers.slice(all)) {
-    if (misses >= 2) break;
+    if (shortAt(scale) !== Infinity) break;
     record.join.perViewer.push(await join(v));
-    misses = scale.at(-1).minFps >= 20 ? 0 : misses + 1;
   }
   const curve = new Map();
   for (const c of scale) if (!curve.has(c.audience) || c.minFps < curve.get(c.audience).minFps) curve.set(c.audience, c);
@@ -409,6 +409,11 @@ function freezeEnd([from, to, minGap]) {
   const edges = [from, ...t];
   for (let i = 1; i < edges.length; i++) if (edges[i] - edges[i - 1] > minGap) end = edges[i];
   return end ?? from;
+}
+
+/** The smallest audience measured below 20 fps somewhere (Infinity when none was). */
+function shortAt(points) {
+  return Math.min(Infinity, ...points.filter((p) => p.minFps < 20).map((p) => p.audience));
 }
 
 /** The largest audience up to which every viewer presented at least `fps` frames per second. */
