@@ -128,11 +128,6 @@ export class Broadcaster {
     signalling.addEventListener('open', () => {
       if (!this.idTaken) return;
       this.idTaken = false;
-    // The streamer's verification key (one per Niconico user) and what the page shows.
-    this.user = user ?? '';
-    this.pageCode = pageCode ?? null;
-    this.code = null;
-    this.proofs = { tokens: PROOFS.burst, at: performance.now(), signed: 0, refused: 0 };
       this.ui.notice(null);
     });
   }

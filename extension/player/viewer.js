@@ -33,12 +33,13 @@ export class ViewerNode {
     this.t = t ?? ((key) => key);
     // The streamer's code from the page (null: no code, nothing to check: the broadcaster's id
     // is trusted as it is).
-    this.verification = { code: code ?? null, state: code ? 'pending' : 'none', provenAt: -Infinity, lastChallenge: 0, nonces: [], dropped: 0, unprovenSince: null, proofs: 0, bad: 0 };
+    this.verification = { code: code ?? null, state: code ? 'pending' : 'none', provenAt: -Infinity, lastChallenge: 0, nonces: [], dropped: 0, heldJoins: 0, unprovenSince: null, proofs: 0, bad: 0 };
     this.display = new MediaStream();
     video.srcObject = this.display;
     const brain = this.brain;
-    // Until the broadcaster's id has proven itself, its orders do not reach the machine.
-    const gated = { handle: (now, json) => (this.admits(json) ? brain.handle(now, json) : '[]'), stats: () => brain.stats() };
+    // Until the broadcaster's id has proven itself, its orders do not reach the machine and our
+    // joins do not reach it.
+    const gated = { handle: (now, json) => (this.admits(json) ? this.holdJoins(brain.handle(now, json)) : '[]'), stats: () => brain.stats() };
     this.driver = new Driver({
       id, brain: gated, settings, display: this.display,
       onCommand: (cmd) => this.onCommand(cmd),
@@ -79,6 +80,26 @@ export class ViewerNode {
     return false;
   }
 
+  /**
+   * The machine's commands minus any join to the broadcaster's id while it is unproven. A join
+   * is answered at once (`assign`, and the parent's call), a proof only after a signature: orders
+   * that overtook the proof would be dropped, the call refused, and the broadcaster would keep
+   * waiting on that call. So a viewer with a code joins only a proven broadcaster (`onProof`
+   * joins at once); its orders then always come after the proof.
+   */
+  holdJoins(out) {
+    const v = this.verification;
+    if (!v.code || !out.includes('join') || this.proven()) return out;
+    const isJoin = (cmd) => {
+      if (cmd.c !== 'signal' || cmd.to !== this.rootId) return false;
+      try { return JSON.parse(cmd.text).t === 'join'; } catch { return false; }
+    };
+    const commands = JSON.parse(out);
+    const kept = commands.filter((cmd) => !isJoin(cmd));
+    v.heldJoins += commands.length - kept.length;
+    return kept.length === commands.length ? out : JSON.stringify(kept);
+  }
+
   challenge() {
     const v = this.verification;
     const nonce = newNonce();
@@ -93,14 +114,18 @@ export class ViewerNode {
     if (from !== this.rootId || typeof proof?.nonce !== 'string' || !v.nonces.includes(proof.nonce)) return;
     v.nonces = v.nonces.filter((n) => n !== proof.nonce);
     if (await checkProof(proof, { broadcaster: this.rootId, viewer: this.id, nonce: proof.nonce }, v.code)) {
+      const was = this.proven();
       v.proofs++;
       v.provenAt = performance.now();
       v.unprovenSince = null;
       if (v.state !== 'verified') {
         v.state = 'verified';
         this.ui.notice(null);
-        // Orders dropped meanwhile come again: the machine re-joins on its own schedule.
+        this.driver.note('info', 'the broadcaster id proved the code on the page');
       }
+      // Our joins were held while it was unproven: join now (the machine joins at once when it
+      // is not placed, as when the server connection opens; a placed one does nothing).
+      if (!was && this.driver.signalling?.open) this.driver.feed({ e: 'signalling_open' });
     } else {
       v.bad++;
       v.provenAt = -Infinity;
@@ -132,7 +157,7 @@ export class ViewerNode {
 
   stats() {
     const v = this.verification;
-    const verification = { state: v.state, proofs: v.proofs, bad: v.bad, dropped: v.dropped };
+    const verification = { state: v.state, proofs: v.proofs, bad: v.bad, dropped: v.dropped, heldJoins: v.heldJoins };
     return { peerId: this.id, ...this.driver.stats(), ...JSON.parse(this.brain.stats()), verification };
   }
 

@@ -1,8 +1,8 @@
 // Id squatting: a plain PeerJS page registers the broadcaster's derived peer id before the
 // broadcaster does and plays coordinator (it places joiners under itself and sends its own video).
 // The streamer is told; a viewer whose page shows the streamer's verification code refuses the
-// impostor (and says so) instead of playing its video; once the squatter goes, the broadcaster
-// gets its id back, proves itself, and the viewer plays the real broadcast.
+// impostor (and says so) instead of playing its video, and does not join it; once the squatter
+// goes, the broadcaster gets its id back, proves itself, and the viewer plays the real broadcast.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -65,7 +65,9 @@ test('a squatter on the broadcaster id is reported and refused; the real broadca
   const squat = await page.evaluate(() => window.squatter.stats);
   const viewerNotice = await notice(await viewer.player());
   t.diagnostic(`viewer while squatted: state ${during.state}, verification ${JSON.stringify(during.verification)}, calls accepted ${during.callsAccepted}; squatter ${JSON.stringify(squat)}; notice: ${viewerNotice}`);
-  assert.ok(squat.challenges >= 1 && squat.joins >= 1, 'the squatter was asked and answered');
+  assert.ok(squat.challenges >= 1, 'the squatter was asked for a proof and answered');
+  assert.equal(squat.joins, 0, 'the viewer did not join the unproven id');
+  assert.ok(squat.calls >= 1, 'the squatter placed the viewer and called it all the same');
   assert.notEqual(during.state, 'playing', 'the impostor\'s video does not play');
   assert.equal(during.callsAccepted, 0, 'no call from the impostor was accepted');
   assert.equal(during.parentId, null);
@@ -75,10 +77,40 @@ test('a squatter on the broadcaster id is reported and refused; the real broadca
 
   // The squatter goes: the broadcaster gets its id, proves itself, and the viewer plays it.
   await page.evaluate(() => window.squatter.stop());
-  await waitFor('the broadcaster to hold its id', async () => !(await broadcaster.stats()).idTaken, { timeout: 20000 });
-  const playing = await session.playing(viewer, { timeout: 40000 });
+  let since = Date.now();
+  // On failure: what the pages saw since `since` (their logs and stats), times relative to it.
+  const dumpOnFailure = async (peers, wait) => {
+    try {
+      return await wait();
+    } catch (err) {
+      for (const peer of peers) {
+        const frame = await peer.player().catch(() => null);
+        const seen = await frame?.evaluate((from) => ({
+          stats: window.treecast.stats(),
+          log: window.treecast.log().filter((l) => l.t >= from - 5000 && !/ hb$/.test(l.text)).slice(-80),
+        }), since).catch((e) => ({ error: String(e) }));
+        t.diagnostic(`${peer.name} stats: ${JSON.stringify(seen?.stats ?? seen)}`);
+        for (const l of seen?.log ?? []) t.diagnostic(`${peer.name} ${l.t - since} ms ${l.level}: ${l.text}`);
+      }
+      throw err;
+    }
+  };
+  const playing = await dumpOnFailure([broadcaster, viewer], async () => {
+    await waitFor('the broadcaster to hold its id', async () => !(await broadcaster.stats()).idTaken, { timeout: 20000 });
+    return session.playing(viewer, { timeout: 40000 });
+  });
   t.diagnostic(`after the squatter left: viewer ${playing.state} at depth ${playing.depth}, verification ${JSON.stringify(playing.verification)}`);
   assert.equal(playing.verification.state, 'verified');
   assert.equal(playing.parentId, b.peerId);
   assert.equal(await notice(await viewer.player()), '');
+  assert.equal(await notice(await broadcaster.player()), '', 'the streamer\'s notice is gone with the squatter');
+
+  // A newcomer with the code on its page joins the real broadcaster as quickly as any viewer: it
+  // asks for the proof first and joins once it has it.
+  since = Date.now();
+  const newcomer = await session.viewer();
+  const joined = await dumpOnFailure([broadcaster, newcomer], () => session.playing(newcomer, { timeout: 20000 }));
+  t.diagnostic(`newcomer: ${joined.state} at depth ${joined.depth}, verification ${JSON.stringify(joined.verification)}`);
+  assert.equal(joined.verification.state, 'verified');
+  assert.equal(joined.verification.bad, 0);
 });

@@ -111,7 +111,8 @@ function attackScript() {
 
   // A squatter: registers the broadcaster's id before it does and plays coordinator. It places
   // every joiner under itself and calls it with its own video (a red picture); asked for a proof
-  // of identity it answers with a key of its own (it cannot have the streamer's).
+  // of identity it answers with a key of its own (it cannot have the streamer's), and places the
+  // asker under itself and calls it all the same (a viewer with the code does not join it).
   window.startSquat = async ({ server, id }) => {
     const peer = await open(id, server);
     if (!peer) throw new Error('could not register the id');
@@ -123,19 +124,25 @@ function attackScript() {
     const raw = new Uint8Array(await crypto.subtle.exportKey('raw', pair.publicKey));
     const b64 = (bytes) => btoa(String.fromCharCode(...new Uint8Array(bytes))).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
     const stats = { joins: 0, challenges: 0, calls: 0 };
+    const placed = new Set();
+    const place = (viewer) => {
+      placed.add(viewer);
+      send(peer, viewer, 'squat_assign', tc(msg({ t: 'assign', epoch: 7, parent: id, depth: 1 })));
+      setTimeout(() => { stats.calls++; peer.call(viewer, stream, { metadata: { treecast: 1, role: 'primary' } }); }, 300);
+    };
     peer.on('call', (c) => c.close());
     peer.socket.on('message', async (m) => {
       if (m?.type !== 'CANDIDATE' || !m.payload || typeof m.src !== 'string') return;
       if (typeof m.payload.tc === 'string' && m.payload.tc.includes('"join"')) {
         stats.joins++;
-        send(peer, m.src, 'squat_assign', tc(msg({ t: 'assign', epoch: 7, parent: id, depth: 1 })));
-        setTimeout(() => { stats.calls++; peer.call(m.src, stream, { metadata: { treecast: 1, role: 'primary' } }); }, 300);
+        place(m.src);
       } else if (m.payload.auth && typeof m.payload.auth.challenge === 'string') {
         stats.challenges++;
         const nonce = m.payload.auth.challenge;
         const text = new TextEncoder().encode(`treecast/v1/proof\n${id}\n${m.src}\n${nonce}`);
         const sig = await crypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, pair.privateKey, text);
         send(peer, m.src, 'squat_proof', { type: 'CANDIDATE', payload: { auth: { proof: { key: b64(raw), sig: b64(sig), nonce } } } });
+        if (!placed.has(m.src)) place(m.src);
       }
     });
     window.squatter = { peer, stats, stop: () => peer.destroy() };
