@@ -84,8 +84,16 @@ fn apply(c: &mut Coordinator, now: u64, event: Event) -> Result<(), TestCaseErro
 }
 
 fn run(policy: Policy, fanout: u8, ops: Vec<Op>) -> Result<Coordinator, TestCaseError> {
+    run_with(policy, fanout, None, ops)
+}
+
+/// `probation_ms`: None keeps the default (longer than any sequence here: everyone stays new).
+fn run_with(policy: Policy, fanout: u8, probation_ms: Option<u64>, ops: Vec<Op>) -> Result<Coordinator, TestCaseError> {
     let mut cfg = Config::new(policy, broadcaster(), 1);
     cfg.broadcaster_fanout = fanout;
+    if let Some(ms) = probation_ms {
+        cfg.probation_ms = ms;
+    }
     let mut c = Coordinator::new(cfg);
     let mut next = 0u32;
     let mut now = 0u64;
@@ -144,8 +152,10 @@ fn run(policy: Policy, fanout: u8, ops: Vec<Op>) -> Result<Coordinator, TestCase
     Ok(c)
 }
 
+/// `n` cases, or more when PROPTEST_CASES asks for more (a longer run after changing rules).
 fn cases(n: u32) -> ProptestConfig {
-    ProptestConfig { cases: n, ..ProptestConfig::default() }
+    let asked = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    ProptestConfig { cases: n.max(asked), ..ProptestConfig::default() }
 }
 
 proptest! {
@@ -161,6 +171,17 @@ proptest! {
         run(Policy::Treecast, 3, ops)?;
     }
 
+    /// Events 10 ms apart and a probation of 0.3 s: viewers on probation and past it mix.
+    #[test]
+    fn treecast_invariants_hold_with_short_probation(ops in prop::collection::vec(op(4), 1..400)) {
+        run_with(Policy::Treecast, 1, Some(300), ops)?;
+    }
+
+    #[test]
+    fn treecast_invariants_hold_without_probation(ops in prop::collection::vec(op(3), 1..300)) {
+        run_with(Policy::Treecast, 2, Some(0), ops)?;
+    }
+
     #[test]
     fn seed_invariants_hold_after_every_event(ops in prop::collection::vec(op(3), 1..300)) {
         run(Policy::Seed, 1, ops)?;
@@ -170,6 +191,7 @@ proptest! {
     #[test]
     fn depth_is_logarithmic_once_settled(
         k in 2u8..=4,
+        probation_ms in prop_oneof![Just(None), Just(Some(0)), Just(Some(300))],
         ops in prop::collection::vec(
             prop_oneof![5 => Just(0u8), 2 => Just(1u8), 2 => Just(2u8), 1 => Just(3u8), 1 => Just(4u8)],
             1..400,
@@ -183,7 +205,7 @@ proptest! {
             3 => Op::ParentLost(i),
             _ => Op::Tick,
         }).collect();
-        let mut c = run(Policy::Treecast, 1, ops)?;
+        let mut c = run_with(Policy::Treecast, 1, probation_ms, ops)?;
         let mut now = 1_000_000;
         for _ in 0..10_000 {
             if c.is_settled() { break; }

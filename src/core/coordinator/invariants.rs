@@ -76,7 +76,7 @@ impl Coordinator {
                 ensure!(since.is_some(), "{:?}: overload not queued", self.name(x));
                 let age = self.now_ms.saturating_sub(since.unwrap_or(0));
                 ensure!(
-                    age <= self.config.overload_grace_ms || self.free.len() == 0 || self.no_room_outside(x),
+                    age <= self.config.overload_grace_ms || self.free.len() + self.free_new.len() == 0 || self.no_room_outside(x),
                     "{:?}: over capacity for {age} ms while free slots exist", self.name(x)
                 );
             }
@@ -114,22 +114,43 @@ impl Coordinator {
                 k = self.nodes[k as usize].next_backed;
             }
             ensure!(count == node.backed, "{:?}: backed list length", self.name(x as u32));
-            // Pools (a suspect is in none).
+            // Pools (a suspect is in none), each in the right one: free slots of nodes on probation in
+            // `free_new`/`roomy_new`.
             let x32 = x as u32;
             let suspect = node.flags & super::F_SUSPECT != 0;
             if suspect {
                 ensure!(self.suspects.iter().any(|e| e.0 == x32), "{:?}: suspect without a deadline", self.name(x32));
             }
+            let new = node.flags & super::F_PROBATION != 0;
+            if new {
+                ensure!(self.probation.iter().any(|e| e.0 == x32), "{:?}: on probation without a deadline", self.name(x32));
+            }
+            let (free_pool, roomy_pool) = if new { (&self.free_new, &self.roomy_new) } else { (&self.free, &self.roomy) };
             let free = !suspect && node.children < self.cap(x32);
-            ensure!((node.free_pos != super::NOT_IN) == free, "{:?}: free pool membership wrong", self.name(x as u32));
+            ensure!((node.free_pos != super::NOT_IN) == free, "{:?}: free pool membership wrong", self.name(x32));
+            ensure!(!free || free_pool.holds(node.depth, node.free_pos, x32), "{:?}: not where its free pool says", self.name(x32));
             let roomy = !suspect && self.config.policy == Policy::Treecast && self.truly_free(x32);
-            ensure!((node.roomy_pos != super::NOT_IN) == roomy, "{:?}: roomy pool membership wrong", self.name(x as u32));
+            ensure!((node.roomy_pos != super::NOT_IN) == roomy, "{:?}: roomy pool membership wrong", self.name(x32));
+            ensure!(!roomy || roomy_pool.holds(node.depth, node.roomy_pos, x32), "{:?}: not where its roomy pool says", self.name(x32));
             let leaf = !suspect && x32 != ROOT && node.children == 0;
-            ensure!((node.leaf_pos != super::NOT_IN) == leaf, "{:?}: leaf pool membership wrong", self.name(x as u32));
+            ensure!((node.leaf_pos != super::NOT_IN) == leaf, "{:?}: leaf pool membership wrong", self.name(x32));
+            let leaf_pool = if node.flags & super::F_PHONE_POOL != 0 { &self.phones } else { &self.idle_relays };
+            ensure!(!leaf || leaf_pool.holds(node.depth, node.leaf_pos, x32), "{:?}: not where its leaf pool says", self.name(x32));
+            ensure!(!leaf || (node.flags & super::F_PHONE_POOL != 0) == (self.cap(x32) == 0), "{:?}: in the wrong leaf pool", self.name(x32));
             let spare = !suspect && x32 != ROOT && node.backed < self.backing_limit(x32);
-            ensure!((node.spare_pos != super::NOT_IN) == spare, "{:?}: spare pool membership wrong", self.name(x as u32));
-            ensure!(!spare || (node.flags & super::F_PACK_POOL != 0) == self.packs_slot(node.backed), "{:?}: in the wrong spare pool", self.name(x as u32));
+            ensure!((node.spare_pos != super::NOT_IN) == spare, "{:?}: spare pool membership wrong", self.name(x32));
+            let pack = node.flags & super::F_PACK_POOL != 0;
+            ensure!(!spare || pack == self.packs_slot(node.backed), "{:?}: in the wrong spare pool", self.name(x32));
+            let spare_pool = if pack { &self.packs } else { &self.spare };
+            ensure!(!spare || spare_pool.holds(node.spare_pos, x32), "{:?}: not where its spare pool says", self.name(x32));
         }
+        // No pool holds anyone else (every member was found at its place above).
+        let members = |pos: fn(&super::Node) -> u32| self.nodes.iter().filter(|n| pos(n) != super::NOT_IN).count();
+        ensure!(self.free.len() + self.free_new.len() == members(|n| n.free_pos), "free pools hold strangers");
+        ensure!(self.roomy.len() + self.roomy_new.len() == members(|n| n.roomy_pos), "roomy pools hold strangers");
+        ensure!(self.idle_relays.len() + self.phones.len() == members(|n| n.leaf_pos), "leaf pools hold strangers");
+        let spares = self.spare.items.len() + self.packs.items.len();
+        ensure!(spares == members(|n| n.spare_pos), "spare pools hold strangers");
         Ok(())
     }
 

@@ -70,6 +70,7 @@ const F_DETACHED: u16 = 32; // in a subtree being moved: kept out of every pool 
 const F_LIVE: u16 = 64; // the slot holds a viewer (or the broadcaster)
 const F_PACK_POOL: u16 = 128; // its spare position is in `packs`, not `spare`
 const F_SUSPECT: u16 = 256; // a child reported it lost: kept out of every pool (see `suspects`)
+const F_PROBATION: u16 = 512; // joined less than `probation_ms` ago: its slots are second choice
 
 /// Which tree policy the coordinator runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -120,6 +121,13 @@ pub struct Config {
     /// levels deeper than the shallowest free slot; beyond that it takes the shallowest slot and
     /// the fewest standbys are moved away from it.
     pub stable_slack: u32,
+    /// Probation: a new viewer's relay slots are used only when no viewer that joined at least
+    /// this long ago has one free; until then it takes no placed phone's place, settling moves
+    /// put no placed viewer under it, and it replaces a departed relay only if no other idle
+    /// relay can. So fake relays from a flood of fresh ids get children only when nobody else
+    /// has room (as in an honest flash crowd, where everyone is new). Standbys are not affected
+    /// (a standby edge that never opens is reported and replaced). 0 disables it.
+    pub probation_ms: u64,
 }
 
 impl Config {
@@ -141,6 +149,7 @@ impl Config {
             suspect_ms: 4_000,
             seed: 0x7265_6563_6173_7421,
             stable_slack: 0,
+            probation_ms: 30_000,
         }
     }
 }
@@ -295,10 +304,14 @@ pub struct Coordinator {
     index: hashbrown::HashTable<(u32, u32)>,
     hash_key: u64,
     viewers: u32,
-    /// Nodes with a free primary slot, by depth.
+    /// Nodes past probation with a free primary slot, by depth.
     free: DepthBuckets,
-    /// Nodes with a truly free primary slot (using it evicts none of their standbys), by depth.
+    /// Nodes past probation with a truly free primary slot (using it evicts none of their
+    /// standbys), by depth.
     roomy: DepthBuckets,
+    /// `free` and `roomy` of nodes on probation: used only while `free` is empty.
+    free_new: DepthBuckets,
+    roomy_new: DepthBuckets,
     /// Childless nodes that can relay, by depth (replacement and settling candidates).
     idle_relays: DepthBuckets,
     /// Childless nodes that cannot relay, by depth.
@@ -308,6 +321,8 @@ pub struct Coordinator {
     /// Nodes (not the broadcaster) with a half-used shared slot (`standby_share` > 1): backing
     /// one more standby there costs no slot that placement could use.
     packs: FlatPool,
+    /// Viewers on probation, oldest first: (slot, 32 bits of its id's hash, until).
+    probation: VecDeque<(u32, u32, u64)>,
     standby_queue: VecDeque<u32>,
     reposition_queue: VecDeque<u32>,
     overloaded: Vec<(u32, u64)>,
@@ -340,10 +355,13 @@ impl Coordinator {
             viewers: 0,
             free: DepthBuckets::default(),
             roomy: DepthBuckets::default(),
+            free_new: DepthBuckets::default(),
+            roomy_new: DepthBuckets::default(),
             idle_relays: DepthBuckets::default(),
             phones: DepthBuckets::default(),
             spare: FlatPool::default(),
             packs: FlatPool::default(),
+            probation: VecDeque::new(),
             standby_queue: VecDeque::new(),
             reposition_queue: VecDeque::new(),
             overloaded: Vec::new(),
@@ -408,7 +426,7 @@ impl Coordinator {
         }
         // An overload past its grace (it had nowhere to go) moves as soon as an event frees a
         // slot, not on the next tick: the bound holds after every event.
-        if self.treecast() && self.free.len() > 0 && self.overload_overdue() {
+        if self.treecast() && self.free.len() + self.free_new.len() > 0 && self.overload_overdue() {
             self.fix_overloads();
         }
         self.flush_assigns();
@@ -511,23 +529,42 @@ impl Coordinator {
     /// Where a new or moved viewer goes: a truly free slot (using it drops no standby) at most
     /// `slack` levels below the shallowest free slot, else a slot at the shallowest free depth
     /// whose use drops the fewest standbys (among a few candidates). None when no slot is free.
-    fn pick_slot(&mut self, slack: u32) -> Option<u32> {
-        let fd = self.free.shallowest()?.0;
-        if !self.treecast() {
-            let (_, list) = self.free.shallowest()?;
+    /// Slots of viewers on probation are taken only when no other is free, and only if
+    /// `probation_ok` (settling moves never put a placed viewer under an unproven relay).
+    fn pick_slot(&mut self, slack: u32, probation_ok: bool) -> Option<u32> {
+        let treecast = self.treecast();
+        let (free, roomy) = self.slot_pools(probation_ok);
+        let fd = free.shallowest()?.0;
+        if !treecast {
+            let (_, list) = free.shallowest()?;
             return Some(list[list.len() - 1]);
         }
-        if let Some((rd, list)) = self.roomy.shallowest() {
+        if let Some((rd, list)) = roomy.shallowest() {
             if rd <= fd.saturating_add(slack) {
                 return Some(list[list.len() - 1]);
             }
         }
         let mut cand = [NONE; 8];
-        let (_, list) = self.free.shallowest()?;
+        let (_, list) = free.shallowest()?;
         for (slot, &x) in cand.iter_mut().zip(list.iter().rev()) {
             *slot = x;
         }
         cand.into_iter().filter(|&x| x != NONE).min_by_key(|&x| self.evictions(x))
+    }
+
+    /// The free-slot pools placement draws from: those of viewers past probation, or, when none
+    /// of them has a free slot and `probation_ok`, those of viewers on probation.
+    fn slot_pools(&mut self, probation_ok: bool) -> (&mut DepthBuckets, &mut DepthBuckets) {
+        if self.free.len() > 0 || !probation_ok {
+            (&mut self.free, &mut self.roomy)
+        } else {
+            (&mut self.free_new, &mut self.roomy_new)
+        }
+    }
+
+    /// The shallowest depth placement would use now.
+    fn free_depth(&mut self, probation_ok: bool) -> Option<u32> {
+        self.slot_pools(probation_ok).0.shallowest().map(|(d, _)| d)
     }
 
     fn exclusive_room(&self, x: u32) -> bool {
@@ -560,12 +597,14 @@ impl Coordinator {
         let leaf = x != ROOT && children == 0;
         let phone = leaf && cap == 0;
         let spare = x != ROOT && treecast && backed < cap.saturating_sub(children) * share;
+        let new = flags & F_PROBATION != 0;
         let pack = spare && self.packs_slot(backed);
 
         let nodes = &mut self.nodes;
         let was = (nodes[x as usize].free_pos != NOT_IN, nodes[x as usize].roomy_pos != NOT_IN);
-        set_bucket(&mut self.free, nodes, x, depth, was.0, free, |n| &mut n.free_pos);
-        set_bucket(&mut self.roomy, nodes, x, depth, was.1, roomy, |n| &mut n.roomy_pos);
+        let (free_pool, roomy_pool) = if new { (&mut self.free_new, &mut self.roomy_new) } else { (&mut self.free, &mut self.roomy) };
+        set_bucket(free_pool, nodes, x, depth, was.0, free, |n| &mut n.free_pos);
+        set_bucket(roomy_pool, nodes, x, depth, was.1, roomy, |n| &mut n.roomy_pos);
         let in_leaf = nodes[x as usize].leaf_pos != NOT_IN;
         let was_phone = flags & F_PHONE_POOL != 0;
         if in_leaf && leaf && was_phone == phone {
@@ -608,7 +647,7 @@ impl Coordinator {
 
     fn unindex_node(&mut self, x: u32) {
         let n = &self.nodes[x as usize];
-        let (depth, free_pos, roomy_pos, leaf_pos, spare_pos, phone, pack) = (
+        let (depth, free_pos, roomy_pos, leaf_pos, spare_pos, phone, pack, new) = (
             n.depth,
             n.free_pos,
             n.roomy_pos,
@@ -616,14 +655,17 @@ impl Coordinator {
             n.spare_pos,
             n.flags & F_PHONE_POOL != 0,
             n.flags & F_PACK_POOL != 0,
+            n.flags & F_PROBATION != 0,
         );
         if free_pos != NOT_IN {
-            if let Some(m) = self.free.remove(depth, free_pos) {
+            let pool = if new { &mut self.free_new } else { &mut self.free };
+            if let Some(m) = pool.remove(depth, free_pos) {
                 self.nodes[m as usize].free_pos = free_pos;
             }
         }
         if roomy_pos != NOT_IN {
-            if let Some(m) = self.roomy.remove(depth, roomy_pos) {
+            let pool = if new { &mut self.roomy_new } else { &mut self.roomy };
+            if let Some(m) = pool.remove(depth, roomy_pos) {
                 self.nodes[m as usize].roomy_pos = roomy_pos;
             }
         }
@@ -1001,7 +1043,7 @@ impl Coordinator {
     /// depth first, so a standby held there would soon be dropped to make room for a primary
     /// child), then a spare slot of its own over a shared one. NONE when none fits.
     fn pick_backer(&mut self, v: u32) -> u32 {
-        let frontier = self.free.shallowest().map_or(0, |(d, _)| d);
+        let frontier = self.free_depth(true).unwrap_or(0);
         let mut best = NONE;
         let mut best_score = 0;
         for (tries, packs) in [(4, true), (8, false)] {
@@ -1171,14 +1213,21 @@ impl Coordinator {
 
     /// Places a new viewer: take a phone's place if we can relay and a phone sits shallower than
     /// the shallowest free slot (the phone moves under us), else the shallowest free slot.
+    /// A newcomer is on probation: it takes the place of a phone on probation only (a placed
+    /// viewer is never moved under a relay nobody has seen feed yet).
     fn place_new(&mut self, peer: PeerId, slots: u8) {
-        let free_depth = self.free.shallowest().map(|(d, _)| d);
+        let free_depth = self.free_depth(true);
+        let probation = self.treecast() && self.config.probation_ms > 0;
         if self.treecast() && slots > 0 {
             if let Some((pd, phones)) = self.phones.shallowest() {
                 let z = phones[phones.len() - 1];
-                if free_depth.map_or(true, |fd| pd < fd + 1) {
+                let movable = !probation || self.nodes[z as usize].flags & F_PROBATION != 0;
+                if movable && free_depth.map_or(true, |fd| pd < fd + 1) {
                     let p = self.nodes[z as usize].parent;
                     let x = self.alloc(peer, slots);
+                    if probation {
+                        self.begin_probation(x);
+                    }
                     self.detach(z, true);
                     self.attach(x, p);
                     self.attach(z, x);
@@ -1191,14 +1240,43 @@ impl Coordinator {
                 }
             }
         }
-        let Some(p) = self.pick_slot(self.config.stable_slack) else {
+        let Some(p) = self.pick_slot(self.config.stable_slack, true) else {
             self.out.push(Command::Wait { peer, retry_ms: self.config.retry_ms });
             return;
         };
         let x = self.alloc(peer, slots);
+        if probation {
+            self.begin_probation(x);
+        }
         self.attach(x, p);
         self.assign_standby(x);
         self.queue_standby(x);
+    }
+
+    fn begin_probation(&mut self, x: u32) {
+        self.nodes[x as usize].flags |= F_PROBATION;
+        let hash = Self::hash_id(self.hash_key, self.id(x));
+        self.probation.push_back((x, hash, self.now_ms + self.config.probation_ms));
+    }
+
+    /// The entry of a queue of (slot, id hash, deadline) still names the viewer in that slot.
+    fn same_viewer(&self, x: u32, hash: u32) -> bool {
+        self.is_live(x) && Self::hash_id(self.hash_key, self.id(x)) == hash
+    }
+
+    /// Probations that ran out: those viewers' slots join the others'.
+    fn end_probations(&mut self) {
+        while let Some(&(x, hash, until)) = self.probation.front() {
+            if until > self.now_ms {
+                break;
+            }
+            self.probation.pop_front();
+            if self.same_viewer(x, hash) && self.nodes[x as usize].flags & F_PROBATION != 0 {
+                self.unindex_node(x);
+                self.nodes[x as usize].flags &= !F_PROBATION;
+                self.reindex(x);
+            }
+        }
     }
 
     fn set_slots(&mut self, x: u32, slots: u8) {
@@ -1324,7 +1402,7 @@ impl Coordinator {
             self.mark_reposition(c);
             return;
         }
-        if let Some(p) = self.pick_slot(self.config.stable_slack) {
+        if let Some(p) = self.pick_slot(self.config.stable_slack, true) {
             self.attach(c, p);
             return;
         }
@@ -1450,12 +1528,20 @@ impl Coordinator {
         }
         let mut best = None;
         let mut best_cap = 0;
+        // A viewer on probation adopts children only when no other can (as in a flash crowd,
+        // where everyone is new): adopting them is feeding them.
+        let (mut unproven, mut unproven_cap) = (None, 0);
         let mut k = self.nodes[x as usize].first_child;
         while k != NONE {
             if self.nodes[k as usize].children == 0 {
                 let cap = self.cap_at(k, depth);
                 if cap + 1 >= need {
-                    return Some(k);
+                    if self.nodes[k as usize].flags & F_PROBATION == 0 {
+                        return Some(k);
+                    }
+                    if unproven.is_none() {
+                        (unproven, unproven_cap) = (Some(k), need);
+                    }
                 }
             }
             k = self.nodes[k as usize].next_sibling;
@@ -1465,20 +1551,27 @@ impl Coordinator {
             for &l in list.iter().rev() {
                 tried += 1;
                 let cap = self.cap_at(l, depth);
-                if cap >= need {
-                    best = Some(l);
-                    break 'outer;
-                }
-                if cap > best_cap {
-                    best = Some(l);
-                    best_cap = cap;
+                if self.nodes[l as usize].flags & F_PROBATION != 0 {
+                    if cap > unproven_cap && unproven_cap < need {
+                        unproven = Some(l);
+                        unproven_cap = cap;
+                    }
+                } else {
+                    if cap >= need {
+                        best = Some(l);
+                        break 'outer;
+                    }
+                    if cap > best_cap {
+                        best = Some(l);
+                        best_cap = cap;
+                    }
                 }
                 if tried >= 32 {
                     break 'outer;
                 }
             }
         }
-        best
+        best.or(unproven)
     }
 
     fn cap_at(&self, x: u32, depth: u32) -> u16 {
@@ -1499,6 +1592,7 @@ impl Coordinator {
             return;
         }
         self.expire_suspects();
+        self.end_probations();
         self.fix_overloads();
         self.process_standby_queue(self.config.standbys_per_tick);
         let mut budget = self.config.moves_per_tick;
@@ -1523,7 +1617,7 @@ impl Coordinator {
                 let c = self.nodes[x as usize].first_child;
                 let before = self.out.len();
                 self.detach(c, true);
-                let target = self.pick_slot(self.config.stable_slack);
+                let target = self.pick_slot(self.config.stable_slack, true);
                 match target {
                     Some(t) if t != x => {
                         self.attach(c, t);
@@ -1562,7 +1656,7 @@ impl Coordinator {
             }
             self.nodes[c as usize].flags &= !F_REPOSITION;
             let depth = self.nodes[c as usize].depth;
-            let Some((fd, list)) = self.free.shallowest() else { continue };
+            let Some((fd, list)) = self.slot_pools(false).0.shallowest() else { continue };
             if fd + 1 >= depth {
                 continue;
             }
@@ -1584,8 +1678,8 @@ impl Coordinator {
     /// free slot could hold it: that keeps depth <= log_k(n) + 2 for uniform capacity k.
     fn settle(&mut self, budget: u32) {
         for _ in 0..budget {
-            let Some((fd, _)) = self.free.shallowest() else { return };
-            let Some(t) = self.pick_slot(0) else { return };
+            let Some(fd) = self.free_depth(false) else { return };
+            let Some(t) = self.pick_slot(0, false) else { return };
             let relay = self.idle_relays.deepest().map(|(d, l)| (d, l[l.len() - 1]));
             let phone = self.phones.deepest().map(|(d, l)| (d, l[l.len() - 1]));
             let leaf = match (relay, phone) {
@@ -1607,7 +1701,7 @@ impl Coordinator {
         if !self.treecast() {
             return true;
         }
-        let fd = self.free.shallowest().map(|(d, _)| d);
+        let fd = self.free_depth(false);
         let ld = [self.idle_relays.deepest().map(|(d, _)| d), self.phones.deepest().map(|(d, _)| d)]
             .into_iter()
             .flatten()
@@ -1617,7 +1711,8 @@ impl Coordinator {
             _ => true,
         };
         // A suspect's free slots are out of sight until its suspicion is resolved.
-        leaves_ok && self.reposition_queue.is_empty() && self.suspects.is_empty()
+        // So are the slots of viewers on probation while others have room.
+        leaves_ok && self.reposition_queue.is_empty() && self.suspects.is_empty() && self.probation.is_empty()
     }
 
     // ----- read-only ------------------------------------------------------------------------

@@ -57,6 +57,11 @@ impl DepthBuckets {
         (pos as usize != last).then(|| list[pos as usize])
     }
 
+    /// `node` sits at `pos` of bucket `depth` (for the invariant checks).
+    pub fn holds(&self, depth: u32, pos: u32, node: u32) -> bool {
+        self.lists.get(depth as usize).and_then(|l| l.get(pos as usize)) == Some(&node)
+    }
+
     pub fn last_pos(&self, depth: u32) -> u32 {
         (self.lists[depth as usize].len() - 1) as u32
     }
@@ -102,6 +107,11 @@ impl FlatPool {
     pub fn insert(&mut self, node: u32) -> u32 {
         self.items.push(node);
         (self.items.len() - 1) as u32
+    }
+
+    /// `node` sits at `pos` (for the invariant checks).
+    pub fn holds(&self, pos: u32, node: u32) -> bool {
+        self.items.get(pos as usize) == Some(&node)
     }
 
     pub fn remove(&mut self, pos: u32) -> Option<u32> {
