@@ -122,8 +122,9 @@ fn flood(probation_ms: u64, audience: usize) -> Outcome {
         }
         waiting = still;
         // Edges from fakes never open: given up after 5 s.
-        let overdue: Vec<(PeerId, PeerId)> =
+        let mut overdue: Vec<(PeerId, PeerId)> =
             waiting.iter().filter(|(_, since)| now - **since >= GIVE_UP_MS).map(|(k, _)| k.clone()).collect();
+        overdue.sort();
         for (viewer, fake) in overdue {
             waiting.remove(&(viewer.clone(), fake.clone()));
             if c.is_live_peer(&viewer) && c.is_live_peer(&fake) {

@@ -122,9 +122,8 @@ pub struct Config {
     /// the fewest standbys are moved away from it.
     pub stable_slack: u32,
     /// Probation: a new viewer's relay slots are used only when no viewer that joined at least
-    /// this long ago has one free; until then it takes no placed phone's place, settling moves
-    /// put no placed viewer under it, and it replaces a departed relay only if no other idle
-    /// relay can. So fake relays from a flood of fresh ids get children only when nobody else
+    /// this long ago has one free; until then it takes no placed phone's place (it does when
+    /// its probation ends), and it replaces a departed relay only if no other idle relay can. So fake relays from a flood of fresh ids get children only when nobody else
     /// has room (as in an honest flash crowd, where everyone is new). Standbys are not affected
     /// (a standby edge that never opens is reported and replaced). 0 disables it.
     pub probation_ms: u64,
@@ -529,11 +528,10 @@ impl Coordinator {
     /// Where a new or moved viewer goes: a truly free slot (using it drops no standby) at most
     /// `slack` levels below the shallowest free slot, else a slot at the shallowest free depth
     /// whose use drops the fewest standbys (among a few candidates). None when no slot is free.
-    /// Slots of viewers on probation are taken only when no other is free, and only if
-    /// `probation_ok` (settling moves never put a placed viewer under an unproven relay).
-    fn pick_slot(&mut self, slack: u32, probation_ok: bool) -> Option<u32> {
+    /// Slots of viewers on probation are taken only when no other is free.
+    fn pick_slot(&mut self, slack: u32) -> Option<u32> {
         let treecast = self.treecast();
-        let (free, roomy) = self.slot_pools(probation_ok);
+        let (free, roomy) = self.slot_pools();
         let fd = free.shallowest()?.0;
         if !treecast {
             let (_, list) = free.shallowest()?;
@@ -553,9 +551,9 @@ impl Coordinator {
     }
 
     /// The free-slot pools placement draws from: those of viewers past probation, or, when none
-    /// of them has a free slot and `probation_ok`, those of viewers on probation.
-    fn slot_pools(&mut self, probation_ok: bool) -> (&mut DepthBuckets, &mut DepthBuckets) {
-        if self.free.len() > 0 || !probation_ok {
+    /// of them has a free slot, those of viewers on probation.
+    fn slot_pools(&mut self) -> (&mut DepthBuckets, &mut DepthBuckets) {
+        if self.free.len() > 0 {
             (&mut self.free, &mut self.roomy)
         } else {
             (&mut self.free_new, &mut self.roomy_new)
@@ -563,8 +561,8 @@ impl Coordinator {
     }
 
     /// The shallowest depth placement would use now.
-    fn free_depth(&mut self, probation_ok: bool) -> Option<u32> {
-        self.slot_pools(probation_ok).0.shallowest().map(|(d, _)| d)
+    fn free_depth(&mut self) -> Option<u32> {
+        self.slot_pools().0.shallowest().map(|(d, _)| d)
     }
 
     fn exclusive_room(&self, x: u32) -> bool {
@@ -1043,7 +1041,7 @@ impl Coordinator {
     /// depth first, so a standby held there would soon be dropped to make room for a primary
     /// child), then a spare slot of its own over a shared one. NONE when none fits.
     fn pick_backer(&mut self, v: u32) -> u32 {
-        let frontier = self.free_depth(true).unwrap_or(0);
+        let frontier = self.free_depth().unwrap_or(0);
         let mut best = NONE;
         let mut best_score = 0;
         for (tries, packs) in [(4, true), (8, false)] {
@@ -1214,9 +1212,10 @@ impl Coordinator {
     /// Places a new viewer: take a phone's place if we can relay and a phone sits shallower than
     /// the shallowest free slot (the phone moves under us), else the shallowest free slot.
     /// A newcomer is on probation: it takes the place of a phone on probation only (a placed
-    /// viewer is never moved under a relay nobody has seen feed yet).
+    /// viewer is not moved under a relay nobody has seen feed yet; `take_phone_place` does it
+    /// when the probation ends).
     fn place_new(&mut self, peer: PeerId, slots: u8) {
-        let free_depth = self.free_depth(true);
+        let free_depth = self.free_depth();
         let probation = self.treecast() && self.config.probation_ms > 0;
         if self.treecast() && slots > 0 {
             if let Some((pd, phones)) = self.phones.shallowest() {
@@ -1240,7 +1239,7 @@ impl Coordinator {
                 }
             }
         }
-        let Some(p) = self.pick_slot(self.config.stable_slack, true) else {
+        let Some(p) = self.pick_slot(self.config.stable_slack) else {
             self.out.push(Command::Wait { peer, retry_ms: self.config.retry_ms });
             return;
         };
@@ -1275,8 +1274,34 @@ impl Coordinator {
                 self.unindex_node(x);
                 self.nodes[x as usize].flags &= !F_PROBATION;
                 self.reindex(x);
+                self.take_phone_place(x);
             }
         }
+    }
+
+    /// A relay just past probation that is still a leaf takes the place of a phone sitting
+    /// shallower than itself and no deeper than the free slots (the phone moves under it), as
+    /// `place_new` does for a newcomer: so relays still end up nearer the broadcaster.
+    fn take_phone_place(&mut self, x: u32) {
+        let n = &self.nodes[x as usize];
+        if n.children != 0 || n.slots == 0 || n.flags & F_SUSPECT != 0 {
+            return;
+        }
+        let depth = n.depth;
+        let free_depth = self.free_depth();
+        let Some((pd, phones)) = self.phones.shallowest() else { return };
+        // As `place_new`: only a phone no deeper than the free slots (simulated: swapping with
+        // any shallower phone made 13% more crash stalls).
+        if pd >= depth || free_depth.is_some_and(|fd| pd > fd) {
+            return;
+        }
+        let z = phones[phones.len() - 1];
+        let p = self.nodes[z as usize].parent;
+        self.detach(x, true);
+        self.detach(z, true);
+        self.attach(x, p);
+        self.attach(z, x);
+        self.moves += 2;
     }
 
     fn set_slots(&mut self, x: u32, slots: u8) {
@@ -1402,7 +1427,7 @@ impl Coordinator {
             self.mark_reposition(c);
             return;
         }
-        if let Some(p) = self.pick_slot(self.config.stable_slack, true) {
+        if let Some(p) = self.pick_slot(self.config.stable_slack) {
             self.attach(c, p);
             return;
         }
@@ -1617,7 +1642,7 @@ impl Coordinator {
                 let c = self.nodes[x as usize].first_child;
                 let before = self.out.len();
                 self.detach(c, true);
-                let target = self.pick_slot(self.config.stable_slack, true);
+                let target = self.pick_slot(self.config.stable_slack);
                 match target {
                     Some(t) if t != x => {
                         self.attach(c, t);
@@ -1656,7 +1681,7 @@ impl Coordinator {
             }
             self.nodes[c as usize].flags &= !F_REPOSITION;
             let depth = self.nodes[c as usize].depth;
-            let Some((fd, list)) = self.slot_pools(false).0.shallowest() else { continue };
+            let Some((fd, list)) = self.slot_pools().0.shallowest() else { continue };
             if fd + 1 >= depth {
                 continue;
             }
@@ -1678,8 +1703,8 @@ impl Coordinator {
     /// free slot could hold it: that keeps depth <= log_k(n) + 2 for uniform capacity k.
     fn settle(&mut self, budget: u32) {
         for _ in 0..budget {
-            let Some(fd) = self.free_depth(false) else { return };
-            let Some(t) = self.pick_slot(0, false) else { return };
+            let Some(fd) = self.free_depth() else { return };
+            let Some(t) = self.pick_slot(0) else { return };
             let relay = self.idle_relays.deepest().map(|(d, l)| (d, l[l.len() - 1]));
             let phone = self.phones.deepest().map(|(d, l)| (d, l[l.len() - 1]));
             let leaf = match (relay, phone) {
@@ -1701,7 +1726,7 @@ impl Coordinator {
         if !self.treecast() {
             return true;
         }
-        let fd = self.free_depth(false);
+        let fd = self.free_depth();
         let ld = [self.idle_relays.deepest().map(|(d, _)| d), self.phones.deepest().map(|(d, _)| d)]
             .into_iter()
             .flatten()
