@@ -25,12 +25,15 @@ async function healthy(peers) {
   }, { timeout: 30000, interval: 500 });
 }
 
-async function gapsAfter(peers, since, windowMs) {
-  await sleep(windowMs);
-  const until = since + windowMs;
+async function gapsBetween(peers, since, until) {
   const out = {};
   for (const p of peers) out[p.name] = (await frameSummary(await p.player(), since, until)).maxGapMs;
   return out;
+}
+
+async function gapsAfter(peers, since, windowMs) {
+  await sleep(windowMs);
+  return gapsBetween(peers, since, since + windowMs);
 }
 
 // Known to fail on this 2-core machine (issue 4 stays open): eleven browsers saturate the CPU, and
@@ -62,8 +65,11 @@ test('ten relaying viewers: all play; a relay that leaves or crashes goes unseen
   leaving.gone = true;
   await leaving.closeTab();
   const leaveGaps = await gapsAfter(below, closeAt, 5000);
-  t.diagnostic(`graceful leave of ${leaving.name} (depth ${leaver.depth}): largest gaps below it ${JSON.stringify(leaveGaps)}`);
-  for (const [name, gap] of Object.entries(leaveGaps)) assert.ok(gap <= 250, `${name} froze ${gap} ms after a graceful leave`);
+  const leaveOthers = await gapsBetween(viewers.filter((v) => !v.gone && !below.includes(v)), closeAt, closeAt + 5000);
+  t.diagnostic(`graceful leave of ${leaving.name} (depth ${leaver.depth}): largest gaps below it ${JSON.stringify(leaveGaps)}; elsewhere ${JSON.stringify(leaveOthers)}`);
+  // Every phase runs and reports before any bound is checked: one run gives all the figures.
+  const failures = [];
+  for (const [name, gap] of Object.entries(leaveGaps)) if (gap > 250) failures.push(`${name} froze ${gap} ms after a graceful leave`);
 
   // A relay's browser is killed: the viewers below it see at most a short freeze.
   tree = await settledTree(broadcaster, 9);
@@ -77,8 +83,9 @@ test('ten relaying viewers: all play; a relay that leaves or crashes goes unseen
   crashing.gone = true;
   crashing.kill();
   const crashGaps = await gapsAfter(belowCrash, killAt, 6000);
-  t.diagnostic(`crash of ${crashing.name} (depth ${crasher.depth}): largest gaps below it ${JSON.stringify(crashGaps)}`);
-  for (const [name, gap] of Object.entries(crashGaps)) assert.ok(gap <= 1500, `${name} froze ${gap} ms after a relay crash`);
+  const crashOthers = await gapsBetween(viewers.filter((v) => !v.gone && !belowCrash.includes(v)), killAt, killAt + 6000);
+  t.diagnostic(`crash of ${crashing.name} (depth ${crasher.depth}): largest gaps below it ${JSON.stringify(crashGaps)}; elsewhere ${JSON.stringify(crashOthers)}`);
+  for (const [name, gap] of Object.entries(crashGaps)) if (gap > 1500) failures.push(`${name} froze ${gap} ms after a relay crash`);
 
   // The broadcaster reloads its page: everyone plays again; only its own edges are rebuilt.
   tree = await settledTree(broadcaster, 8);
@@ -108,4 +115,5 @@ test('ten relaying viewers: all play; a relay that leaves or crashes goes unseen
   assert.equal(relayedAfter, relayedBefore, 'no viewer opened a new edge to its children because of the reload');
   await broadcaster.page.screenshot({ path: 'tests/artifacts/relay-broadcaster.png' });
   await alive.at(-1).page.screenshot({ path: 'tests/artifacts/relay-viewer.png' });
+  assert.deepEqual(failures, []);
 });

@@ -21,12 +21,20 @@ export function descendants(tree, id) {
 
 /** Waits until the tree holds `count` viewers and every viewer that can have a standby has one. */
 export async function settledTree(broadcaster, count, { timeout = 30000 } = {}) {
-  return waitFor(`a settled tree of ${count}`, async () => {
-    const tree = await readTree(broadcaster);
-    if (!tree || tree.nodes.length !== count) return false;
-    const needing = tree.nodes.filter((n) => n.depth >= 2);
-    return needing.every((n) => n.standby) ? tree : false;
-  }, { timeout, interval: 250 });
+  let last = null;
+  try {
+    return await waitFor(`a settled tree of ${count}`, async () => {
+      const tree = (last = await readTree(broadcaster));
+      if (!tree || tree.nodes.length !== count) return false;
+      const needing = tree.nodes.filter((n) => n.depth >= 2);
+      return needing.every((n) => n.standby) ? tree : false;
+    }, { timeout, interval: 250 });
+  } catch (err) {
+    // Say what is missing: how many viewers, and who has no standby.
+    const nodes = last?.nodes ?? [];
+    const short = nodes.filter((n) => n.depth >= 2 && !n.standby).map((n) => `${n.id.slice(-6)}@${n.depth}`);
+    throw new Error(`${err.message}: ${nodes.length} viewers, without a standby: ${short.join(' ') || 'none'}`);
+  }
 }
 
 /** A relay at `depth` whose subtree is as large as possible (its loss is the worst case). */

@@ -38,6 +38,25 @@ try {
     const log = await f.evaluate((t) => window.treecast.log().filter((l) => l.t > t - 200 && !/ hb/.test(l.text)).map((l) => `${l.t - t} ${l.text}`), t0);
     console.log(`${below.has(id) ? '*' : ' '}${v.name} gap ${sum.maxGapMs} frames ${frames.map(Math.round).join(',')}`);
     if (log.length) console.log('    ', rename(log.join(' | ')));
+    if (process.env.RTP) {
+      // Video RTP counters per edge: keyframe requests (PLI) and freezes tell a decoder that waits.
+      const rtp = await f.evaluate(async () => {
+        const d = window.treecast.node.driver;
+        const out = [];
+        for (const [side, map] of [['up', d.parents], ['down', d.children]]) {
+          for (const [peer, edge] of map) {
+            if (!edge.pc) continue;
+            (await edge.pc.getStats()).forEach((r) => {
+              if (r.kind !== 'video') return;
+              if (r.type === 'inbound-rtp') out.push(`${side} ${peer} in: dec ${r.framesDecoded} key ${r.keyFramesDecoded} pli ${r.pliCount} nack ${r.nackCount} freezes ${r.freezeCount}/${Math.round((r.totalFreezesDuration ?? 0) * 1000)}ms drop ${r.framesDropped}`);
+              if (r.type === 'outbound-rtp') out.push(`${side} ${peer} out: enc ${r.framesEncoded} key ${r.keyFramesEncoded} pli ${r.pliCount} limit ${r.qualityLimitationReason}`);
+            });
+          }
+        }
+        return out;
+      });
+      console.log('     rtp:', rename(rtp.join(' || ')));
+    }
   }
 } catch (e) { console.error('ERR', e); }
 await s.close();
