@@ -179,6 +179,7 @@ export class Driver {
     for (const [parent, edge] of this.parents) {
       const mark = edge.mediaMark();
       if (mark === null || mark === this.inbound.get(parent)) continue;
+      if (!this.inbound.get(parent)) this.note('info', `media from ${parent}`);
       this.inbound.set(parent, mark);
       this.feed({ e: 'media', peer: parent });
     }
@@ -200,10 +201,14 @@ export class Driver {
     if (this.settings.originalDetection) {
       edge.pc?.addEventListener('iceconnectionstatechange', () => { if (edge.pc.iceConnectionState === 'disconnected') edge.close(); });
     }
-    edge.addEventListener('open', () => this.feed({ e: 'edge_open', peer: edge.peerId, side }));
+    edge.addEventListener('open', () => {
+      this.note('info', `edge ${side} ${edge.peerId} open`);
+      this.feed({ e: 'edge_open', peer: edge.peerId, side });
+    });
     edge.addEventListener('message', (ev) => this.feed({ e: 'edge_message', peer: edge.peerId, side, text: ev.text }));
     edge.addEventListener('close', () => {
       if (map.get(edge.peerId) !== edge) return; // replaced by a newer edge to the same peer
+      this.note('info', `edge ${side} ${edge.peerId} closed`);
       map.delete(edge.peerId);
       if (side === 'up') this.inbound.delete(edge.peerId);
       this.feed({ e: 'edge_closed', peer: edge.peerId, side });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { startSession } from '../harness/session.mjs';
 import { frameSummary, recordFrames, waitFor } from '../harness/browsers.mjs';
 import { descendants, interiorRelay, readTree, settledTree } from '../harness/tree.mjs';
+import { commandLog, peerNames, treeLine } from '../harness/timeline.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -70,6 +71,7 @@ test('ten relaying viewers: all play; a relay that leaves or crashes goes unseen
   // Every phase runs and reports before any bound is checked: one run gives all the figures.
   const failures = [];
   for (const [name, gap] of Object.entries(leaveGaps)) if (gap > 250) failures.push(`${name} froze ${gap} ms after a graceful leave`);
+  if (failures.length) for (const line of await commandLog(viewers.filter((v) => !v.gone), closeAt, await peerNames(viewers, broadcaster))) t.diagnostic(line);
 
   // A relay's browser is killed: the viewers below it see at most a short freeze.
   tree = await settledTree(broadcaster, 9);
@@ -77,6 +79,7 @@ test('ten relaying viewers: all play; a relay that leaves or crashes goes unseen
   const crasher = interiorRelay(tree, 2) ?? interiorRelay(tree, 1);
   assert.ok(crasher, 'the tree still has an interior relay');
   const belowCrash = descendants(tree, crasher.id).map((id) => peers.get(id));
+  t.diagnostic(`tree before the crash: ${treeLine(tree, await peerNames(viewers, broadcaster))}`);
   await healthy(viewers.filter((v) => !v.gone));
   const killAt = Date.now();
   const crashing = peers.get(crasher.id);
@@ -85,7 +88,9 @@ test('ten relaying viewers: all play; a relay that leaves or crashes goes unseen
   const crashGaps = await gapsAfter(belowCrash, killAt, 6000);
   const crashOthers = await gapsBetween(viewers.filter((v) => !v.gone && !belowCrash.includes(v)), killAt, killAt + 6000);
   t.diagnostic(`crash of ${crashing.name} (depth ${crasher.depth}): largest gaps below it ${JSON.stringify(crashGaps)}; elsewhere ${JSON.stringify(crashOthers)}`);
+  const failedBefore = failures.length;
   for (const [name, gap] of Object.entries(crashGaps)) if (gap > 1500) failures.push(`${name} froze ${gap} ms after a relay crash`);
+  if (failures.length > failedBefore) for (const line of await commandLog(viewers.filter((v) => !v.gone), killAt, await peerNames(viewers, broadcaster))) t.diagnostic(line);
 
   // The broadcaster reloads its page: everyone plays again; only its own edges are rebuilt.
   tree = await settledTree(broadcaster, 8);
