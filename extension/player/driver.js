@@ -3,6 +3,7 @@
 // in wasm); this file only moves bytes and tracks.
 import { Signalling } from './signalling.js';
 import { Edge } from './edge.js';
+import { Forwarder } from './forwarder.js';
 
 const TICK_MS = 50;
 
@@ -23,7 +24,7 @@ export class Driver {
    * commands the driver does not execute itself (state, log); `display` is the MediaStream the
    * player shows (kept the same object for the whole session: tracks are swapped inside it).
    */
-  constructor({ id, brain, settings, display, onCommand }) {
+  constructor({ id, brain, settings, display, onCommand, relay = false }) {
     this.id = id;
     this.brain = brain;
     this.settings = settings;
@@ -33,7 +34,11 @@ export class Driver {
     this.parents = new Map(); // parent id -> Edge (we are the child)
     this.expected = new Set(); // parents whose calls we accept
     this.sending = new Map(); // child id -> bool (media on, or parked)
-    this.tracks = null; // {video, audio} we show and forward
+    this.tracks = null; // {video, audio} we show (and forward)
+    // A relay (a viewer) forwards video through a forwarder, so its children never see a switch of
+    // upstream; the broadcaster sends its source as is.
+    this.forwarder = relay && Forwarder.supported() ? new Forwarder() : null;
+    this.sendTracks = null; // {video, audio} our children's senders carry
     // The player gets the audio track only while someone listens: a muted player would still
     // decode and render it, a fifth of what a relaying page costs.
     this.audible = false;
@@ -115,19 +120,21 @@ export class Driver {
     edge.attachControl();
     this.children.set(child, edge);
     this.sending.set(child, role === 'primary');
-    edge.setTracks(role === 'primary' ? this.tracks : null);
+    edge.setTracks(role === 'primary' ? this.sendTracks : null);
     this.wireEdge(edge, this.children);
   }
 
   setSending(child, on) {
     this.sending.set(child, on);
-    this.children.get(child)?.setTracks(on ? this.tracks : null);
+    this.children.get(child)?.setTracks(on ? this.sendTracks : null);
   }
 
   /** New media to forward (a new upstream, or the broadcaster's source): swap, never renegotiate. */
   setTracks(tracks) {
     this.tracks = tracks;
-    for (const [child, edge] of this.children) if (this.sending.get(child)) edge.setTracks(tracks);
+    this.forwarder?.from(tracks?.video ?? null);
+    this.sendTracks = tracks && this.forwarder ? { video: this.forwarder.track, audio: tracks.audio } : tracks;
+    for (const [child, edge] of this.children) if (this.sending.get(child)) edge.setTracks(this.sendTracks);
     const shown = this.display.getTracks();
     const next = tracks ? [tracks.video, this.audible ? tracks.audio : null].filter(Boolean) : [];
     for (const t of shown) if (!next.includes(t)) this.display.removeTrack(t);
@@ -250,6 +257,7 @@ export class Driver {
 
   destroy() {
     this.worker?.terminate();
+    this.forwarder?.stop();
     for (const e of [...this.children.values(), ...this.parents.values()]) e.close();
     this.signalling?.destroy();
   }

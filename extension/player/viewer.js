@@ -11,10 +11,11 @@ const PROOF_VALID_MS = 45_000;
 // Orders from an unproven broadcaster id for this long: tell the viewer.
 const UNPROVEN_NOTICE_MS = 10_000;
 
-// How long a closing relay's page keeps forwarding after telling its children it leaves: most
-// standbys deliver within it (35 to 130 ms measured here); one that is later costs its child only
-// the difference. The hold spins a core, so it stays short.
-const LEAVE_HOLD_MS = 200;
+// How long a closing relay's page keeps forwarding after telling its children it leaves: a
+// standby asked to send delivers its first frames within it (35 to 130 ms on an idle machine,
+// up to ~400 ms with eleven browsers on two cores); one that is later costs its child only the
+// difference. The hold spins the page's main thread (relaying runs off it), so it stays short.
+const LEAVE_HOLD_MS = 500;
 
 export class ViewerNode {
   constructor({ id, rootId, settings, video, ui, t, code, original = false }) {
@@ -41,7 +42,7 @@ export class ViewerNode {
     // joins do not reach it.
     const gated = { handle: (now, json) => (this.admits(json) ? this.holdJoins(brain.handle(now, json)) : '[]'), stats: () => brain.stats() };
     this.driver = new Driver({
-      id, brain: gated, settings, display: this.display,
+      id, brain: gated, settings, display: this.display, relay: !original,
       onCommand: (cmd) => this.onCommand(cmd),
     });
     const listen = () => this.driver.setAudible(!video.muted && video.volume > 0);

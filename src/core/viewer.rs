@@ -193,6 +193,9 @@ struct Child {
     open: bool,
     last_heard_ms: u64,
     dropped_at: Option<u64>,
+    /// Made a standby while we feed it: we keep sending until it parks us (it still plays us
+    /// until its new parent's media flows), or until the drop grace passes.
+    demoted_at: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -220,6 +223,9 @@ pub struct Viewer {
     failover: Option<Failover>,
     /// A new parent the coordinator moves us to, once its media flows (make-before-break).
     moving_to: Option<(Upstream, u64)>,
+    /// A standby the coordinator named that is busy as our upstream (or the one we switch to):
+    /// once we switch away from it, it stays connected as our standby, parked.
+    standby_next: Option<PeerId>,
     children: Vec<Child>,
     placed: bool,
     signalling: bool,
@@ -253,6 +259,7 @@ impl Viewer {
             standby: None,
             failover: None,
             moving_to: None,
+            standby_next: None,
             children: Vec::new(),
             placed: false,
             signalling: false,
@@ -297,7 +304,7 @@ impl Viewer {
     }
 
     /// The earliest instant a `Tick` has work other than silence checks (join retry, leave
-    /// grace, pending-move timeout, dropped-child grace); `None` when nothing is pending. Lets a
+    /// grace, pending-move timeout, dropped- or demoted-child grace); `None` when nothing is pending. Lets a
     /// driver that tracks silence itself (the simulator) tick only when something is due.
     pub fn next_timer_ms(&self) -> Option<u64> {
         if let Some(since) = self.leaving_since {
@@ -308,7 +315,8 @@ impl Viewer {
         let join = (self.signalling && (self.upstream.is_none() || !self.placed)).then_some(self.next_join_ms);
         let moving = self.moving_to.as_ref().map(|(_, since)| since + self.config.switch_timeout_ms);
         let failover = self.failover.as_ref().map(|f| f.since_ms + self.config.switch_timeout_ms);
-        let dropped = self.children.iter().filter_map(|c| c.dropped_at).min().map(|t| t + self.config.drop_grace_ms);
+        let dropped = self.children.iter().flat_map(|c| [c.dropped_at, c.demoted_at]).flatten().min();
+        let dropped = dropped.map(|t| t + self.config.drop_grace_ms);
         [join, moving, failover, dropped].into_iter().flatten().min()
     }
 
@@ -484,10 +492,14 @@ impl Viewer {
                 self.out.push(ViewerCommand::CloseEdge { peer: old.id, side: Side::Up });
             }
         }
+        self.standby_next = None;
         if let Some(s) = standby {
             let busy = self.upstream.as_ref().is_some_and(|u| u.id == s)
                 || self.failover.as_ref().is_some_and(|f| f.to.id == s)
                 || self.moving_to.as_ref().is_some_and(|(m, _)| m.id == s);
+            if busy && self.standby.is_none() {
+                self.standby_next = Some(s.clone());
+            }
             if self.standby.is_none() && !busy && s != self.me {
                 self.out.push(ViewerCommand::AcceptEdge { parent: s.clone(), role: Role::Standby });
                 self.standby = Some(Upstream { parked: true, ..Self::fresh(s, now_ms) });
@@ -506,13 +518,21 @@ impl Viewer {
         // A parked standby taken over without warning: ask it to send now (or once it opens).
         to.unpark(&mut self.out);
         self.out.push(ViewerCommand::RouteUpstream { peer: to.id.clone() });
-        if let Some(old) = self.upstream.replace(to) {
+        if let Some(mut old) = self.upstream.replace(to) {
             if self.upstream.as_ref().is_some_and(|u| u.id != old.id) {
                 // Report before closing: the old parent reports the closed edge as a lost child.
                 if report && !old.leaving {
                     self.report(Message::ParentLost { parent: old.id.clone() });
                 }
-                self.out.push(ViewerCommand::CloseEdge { peer: old.id, side: Side::Up });
+                let keep = !report && !old.leaving && self.standby.is_none() && self.standby_next.as_ref() == Some(&old.id);
+                if keep {
+                    // The coordinator made our old parent our standby: it stays connected, parked.
+                    self.standby_next = None;
+                    old.park(&mut self.out);
+                    self.standby = Some(old);
+                } else {
+                    self.out.push(ViewerCommand::CloseEdge { peer: old.id, side: Side::Up });
+                }
             }
         }
         self.set_state(ViewerState::Playing);
@@ -562,14 +582,19 @@ impl Viewer {
             c.dropped_at = None;
             if c.role != role {
                 c.role = role;
-                self.out.push(ViewerCommand::SetSending { child, on: role == Role::Primary });
+                if role == Role::Standby {
+                    // Make-before-break: the child parks us once its new parent delivers.
+                    c.demoted_at = Some(now_ms);
+                } else if c.demoted_at.take().is_none() {
+                    self.out.push(ViewerCommand::SetSending { child, on: true });
+                }
             }
             return;
         }
         if self.children.len() >= self.config.max_children {
             return;
         }
-        self.children.push(Child { id: child.clone(), role, open: false, last_heard_ms: now_ms, dropped_at: None });
+        self.children.push(Child { id: child.clone(), role, open: false, last_heard_ms: now_ms, dropped_at: None, demoted_at: None });
         self.out.push(ViewerCommand::OpenEdge { child, role });
     }
 
@@ -626,12 +651,15 @@ impl Viewer {
         let c = self.children.iter_mut().find(|c| c.id == *peer).ok_or(Ignored::NotAnEdgePeer)?;
         c.last_heard_ms = now_ms;
         match message {
-            Message::Activate {} if c.role != Role::Primary => {
+            Message::Activate {} if c.role != Role::Primary || c.demoted_at.is_some() => {
                 c.role = Role::Primary;
-                self.out.push(ViewerCommand::SetSending { child: peer.clone(), on: true });
+                if c.demoted_at.take().is_none() {
+                    self.out.push(ViewerCommand::SetSending { child: peer.clone(), on: true });
+                }
             }
-            Message::Park {} if c.role != Role::Standby => {
+            Message::Park {} if c.role != Role::Standby || c.demoted_at.is_some() => {
                 c.role = Role::Standby;
+                c.demoted_at = None;
                 self.out.push(ViewerCommand::SetSending { child: peer.clone(), on: false });
             }
             _ => {}
@@ -831,6 +859,12 @@ impl Viewer {
             let c = &self.children[i];
             let silent = c.open && now_ms >= c.last_heard_ms + slow_limit;
             let expired = c.dropped_at.is_some_and(|t| now_ms >= t + self.config.drop_grace_ms);
+            if c.demoted_at.is_some_and(|t| now_ms >= t + self.config.drop_grace_ms) {
+                // A demoted child that never parked us: stop sending anyway.
+                let id = c.id.clone();
+                self.children[i].demoted_at = None;
+                self.out.push(ViewerCommand::SetSending { child: id, on: false });
+            }
             if silent || expired {
                 let c = self.children.swap_remove(i);
                 self.out.push(ViewerCommand::CloseEdge { peer: c.id.clone(), side: Side::Down });

@@ -113,15 +113,19 @@ export async function recordFrames(frame) {
 
 /**
  * Frames presented and the largest gap between presented frames in [since, until] (wall-clock ms),
- * counting the stretch from `since` to the first frame and from the last frame to `until`.
+ * counting the stretch from `since` to the first frame and from the last frame to `until`;
+ * `maxGapAt`: where that gap starts, in ms after `since`.
  */
 export async function frameSummary(frame, since = 0, until = Date.now()) {
   return frame.evaluate(([from, to]) => {
     const t = (window.__frames ?? []).filter((x) => x >= from && x <= to);
     let maxGap = 0;
+    let maxGapAt = null;
     const edges = from > 0 ? [from, ...t, to] : [...t, to];
-    for (let i = 1; i < edges.length; i++) maxGap = Math.max(maxGap, edges[i] - edges[i - 1]);
-    return { frames: t.length, maxGapMs: Math.round(maxGap), last: t[t.length - 1] ?? null };
+    for (let i = 1; i < edges.length; i++) {
+      if (edges[i] - edges[i - 1] > maxGap) { maxGap = edges[i] - edges[i - 1]; maxGapAt = edges[i - 1] - from; }
+    }
+    return { frames: t.length, maxGapMs: Math.round(maxGap), maxGapAt, last: t[t.length - 1] ?? null };
   }, [since, until]);
 }
 

@@ -440,3 +440,51 @@ fn the_broadcaster_runs_the_same_machine_for_its_edges() {
     assert_eq!(event, crate::core::coordinator::Event::ChildLost { peer: me, child: id("a") });
     assert_eq!(root.state(), ViewerState::Playing);
 }
+
+#[test]
+fn a_parent_made_standby_keeps_sending_until_its_child_parks_it() {
+    let mut p = playing("g", "h");
+    from_coord(&mut p, 100, Message::Feed { epoch: 1, child: id("c"), role: Role::Primary });
+    p.handle(110, ViewerEvent::EdgeOpened { peer: id("c"), side: Side::Down }).unwrap();
+    p.drain_commands();
+    // The coordinator moves `c` elsewhere and keeps us as its standby: `c` still plays us.
+    from_coord(&mut p, 200, Message::Feed { epoch: 1, child: id("c"), role: Role::Standby });
+    assert!(!p.commands().iter().any(|c| matches!(c, ViewerCommand::SetSending { .. })), "{:?}", p.commands());
+    p.drain_commands();
+    // Once its new parent delivers, `c` parks us.
+    p.handle(400, ViewerEvent::EdgeMessage { peer: id("c"), side: Side::Down, message: Message::Park {} }).unwrap();
+    assert!(p.commands().contains(&ViewerCommand::SetSending { child: id("c"), on: false }));
+    p.drain_commands();
+    // A child that never parks us is parked after the drop grace.
+    from_coord(&mut p, 500, Message::Feed { epoch: 1, child: id("d"), role: Role::Primary });
+    p.handle(510, ViewerEvent::EdgeOpened { peer: id("d"), side: Side::Down }).unwrap();
+    from_coord(&mut p, 600, Message::Feed { epoch: 1, child: id("d"), role: Role::Standby });
+    p.drain_commands();
+    let grace = ViewerConfig::default().drop_grace_ms;
+    let parked_d = |p: &Viewer| p.commands().contains(&ViewerCommand::SetSending { child: id("d"), on: false });
+    for t in (600..600 + grace).step_by(100) {
+        p.handle(t, ViewerEvent::MediaProgress { peer: id("g") }).unwrap();
+        p.handle(t, ViewerEvent::EdgeMessage { peer: id("d"), side: Side::Down, message: Message::Hb { seq: 1 } }).unwrap();
+        p.handle(t, ViewerEvent::Tick).unwrap();
+        assert!(!parked_d(&p), "at {t}: {:?}", p.commands());
+    }
+    p.handle(600 + grace, ViewerEvent::Tick).unwrap();
+    assert!(parked_d(&p), "{:?}", p.commands());
+}
+
+#[test]
+fn a_moved_viewer_keeps_its_old_parent_as_the_standby_it_was_named() {
+    let mut v = playing("p", "s");
+    // Moved under `q`, with our current parent `p` as standby.
+    from_coord(&mut v, 100, Message::Assign { epoch: 1, parent: id("q"), standby: Some(id("p")), depth: 2 });
+    assert!(v.commands().contains(&ViewerCommand::AcceptEdge { parent: id("q"), role: Role::Primary }));
+    assert!(!v.commands().contains(&ViewerCommand::CloseEdge { peer: id("p"), side: Side::Up }));
+    v.drain_commands();
+    v.handle(150, ViewerEvent::EdgeOpened { peer: id("q"), side: Side::Up }).unwrap();
+    v.handle(200, ViewerEvent::MediaProgress { peer: id("q") }).unwrap();
+    let cmds: Vec<ViewerCommand> = v.drain_commands().collect();
+    assert!(cmds.contains(&ViewerCommand::RouteUpstream { peer: id("q") }), "{cmds:?}");
+    assert!(cmds.contains(&ViewerCommand::SendOnEdge { peer: id("p"), side: Side::Up, message: Message::Park {} }), "{cmds:?}");
+    assert!(!cmds.contains(&ViewerCommand::CloseEdge { peer: id("p"), side: Side::Up }), "{cmds:?}");
+    assert_eq!(v.stats().standby.as_ref(), Some(&id("p")));
+}

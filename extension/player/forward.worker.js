@@ -1,0 +1,51 @@
+// Pumps frames from the current upstream's track into the relay's generated track, each re-made
+// with a fresh timestamp (see forwarder.js for why). Runs off the page's main thread, so a busy
+// page (or one holding itself open while it leaves) still forwards every frame.
+let writer = null;
+let current = null;
+let canvas = null;
+
+onmessage = ({ data }) => {
+  if (data.writable) { writer = data.writable.getWriter(); return; }
+  if (!('readable' in data)) return;
+  const previous = current;
+  current = data.readable ? data.readable.getReader() : null;
+  previous?.cancel().catch(() => {});
+  if (current) pump(current);
+};
+
+async function pump(reader) {
+  for (;;) {
+    let next;
+    try { next = await reader.read(); } catch { return; }
+    if (next.done) return;
+    const frame = next.value;
+    // A frame from an upstream we left, or one the encoder is not ready for: drop it (the next
+    // one follows within a frame interval; queueing would only add delay).
+    if (reader !== current || !writer || writer.desiredSize <= 0) { frame.close(); if (reader !== current) return; continue; }
+    let copy = null;
+    try {
+      copy = await remake(frame);
+      writer.write(copy).catch(() => {});
+    } catch {
+      copy?.close();
+    } finally {
+      frame.close();
+    }
+  }
+}
+
+/** The same picture as a new frame: a copy carries no capture time, so WebRTC stamps it now. */
+async function remake(frame) {
+  const timestamp = Math.round(performance.now() * 1000);
+  if (frame.format) {
+    const data = new Uint8Array(frame.allocationSize());
+    const layout = await frame.copyTo(data);
+    return new VideoFrame(data, { format: frame.format, codedWidth: frame.codedWidth, codedHeight: frame.codedHeight, visibleRect: frame.visibleRect, displayWidth: frame.displayWidth, displayHeight: frame.displayHeight, layout, timestamp, transfer: [data.buffer] });
+  }
+  // A frame without readable pixels (a GPU texture): draw it.
+  canvas ??= new OffscreenCanvas(frame.displayWidth, frame.displayHeight);
+  if (canvas.width !== frame.displayWidth || canvas.height !== frame.displayHeight) Object.assign(canvas, { width: frame.displayWidth, height: frame.displayHeight });
+  canvas.getContext('2d').drawImage(frame, 0, 0);
+  return new VideoFrame(canvas, { timestamp });
+}
