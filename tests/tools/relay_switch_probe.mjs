@@ -5,10 +5,17 @@
 // presented-frame gap after each switch.
 // Run: LAG_MS=300 scripts/in-loopback.sh node tests/tools/relay_switch_probe.mjs
 import { createServer } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { ROOT } from '../harness/browsers.mjs';
 
 const LAG_MS = Number(process.env.LAG_MS ?? 300);
-const server = createServer((req, res) => { res.setHeader('content-type', 'text/html'); res.end('<!doctype html><video muted autoplay playsinline></video>'); });
+// The extension's player modules are served too, so MODE=forwarder runs the real Forwarder.
+const server = createServer((req, res) => {
+  const m = /^\/player\/([a-z_.]+\.js)$/.exec(req.url);
+  if (m) { res.setHeader('content-type', 'text/javascript'); res.end(readFileSync(`${ROOT}/extension/player/${m[1]}`)); return; }
+  res.setHeader('content-type', 'text/html'); res.end('<!doctype html><video muted autoplay playsinline></video>');
+});
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--allow-loopback-in-peer-connection', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
@@ -41,7 +48,13 @@ const result = await page.evaluate(async ([lag, mode]) => {
   // The relay's forwarded track: the upstream track itself, or a generator fed from it.
   let forward = A.track;
   let pipeFrom = null;
-  if (mode !== 'direct') {
+  if (mode === 'forwarder') {
+    const { Forwarder } = await import('/player/forwarder.js');
+    const f = new Forwarder();
+    f.from(A.track);
+    pipeFrom = (track) => f.from(track);
+    forward = f.track;
+  } else if (mode !== 'direct') {
     const gen = new MediaStreamTrackGenerator({ kind: 'video' });
     const writer = gen.writable.getWriter();
     let reader = null;
@@ -88,7 +101,12 @@ const result = await page.evaluate(async ([lag, mode]) => {
   if (pipeFrom) pipeFrom(A.track); else await out.sender.replaceTrack(A.track);
   await sleep(3000);
   const toLeading = gapAfter(t2, 3000);
-  return { base, toLagging, toLeading };
+  // The page's main thread busy for 600 ms (a closing relay's hold): does forwarding go on?
+  const t3 = performance.now();
+  while (performance.now() < t3 + 600) { /* spin */ }
+  await sleep(1000);
+  const busy = gapAfter(t3, 1600);
+  return { base, toLagging, toLeading, busy };
 }, [LAG_MS, MODE]);
 console.log(JSON.stringify({ mode: MODE, lagMs: LAG_MS, ...result }));
 await browser.close();
