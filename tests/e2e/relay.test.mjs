@@ -42,11 +42,12 @@ async function gapsAfter(peers, since, windowMs, starts) {
   return gapsBetween(peers, since, since + windowMs, starts);
 }
 
-// Known to fail on this 2-core machine (issue 4 stays open): eleven browsers saturate the CPU, and
-// the coordinator's repair moves after a departure cost each moved viewer a visible stall while the
-// new connection's first frames are decoded (0.7 to 2.7 s measured). It runs in every `make test`
-// and reports its figures; `todo` keeps it from failing the suite until that is fixed.
-const KNOWN_FAILING = 'repair moves still stall viewers for up to ~2.7 s here (issue 4)';
+// Not yet reliable on this 2-core machine (issue 4 stays open): eleven browsers saturate the CPU
+// (gaps of 200-300 ms appear with no event at all), and a graceful leave's gaps below the leaver
+// land between 110 and 460 ms from run to run, around the issue's 250 ms bound; crashes stay under
+// 550 ms and reloads under 1.3 s. It runs in every `make test` and reports its figures and, on a
+// miss, every viewer's commands; `todo` keeps a miss from failing the suite.
+const KNOWN_FAILING = 'graceful-leave gaps reach 250-460 ms with eleven browsers on two cores (issue 4)';
 
 test('ten relaying viewers: all play; a relay that leaves or crashes goes unseen; a broadcaster reload rebuilds only its own edges', { timeout: 420000, todo: KNOWN_FAILING }, async (t) => {
   const session = await startSession({ slots: 2 });
