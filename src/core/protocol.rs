@@ -21,10 +21,12 @@
 //! | `park`        | edge, child -> parent      |                                          | stop sending media, stay connected |
 //! | `leaving`     | edge, parent -> children   |                                          | I leave soon: switch to your standby now |
 //! | `epoch`       | edge, parent -> children   | `epoch`                                  | the coordinator's session changed: re-send `join` with `at` |
+//! | `health`      | edge, child -> parent      | `me`, `lv?`, `r?`                        | about once a second: my figures, my subtree's health by level, some descendants' figures (see `core::health`) |
 //!
 //! Decoding is strict: size limit before parsing, unknown versions, tags, fields and types
 //! rejected, numbers range-checked, ids validated. A rejected message changes no state.
 
+use crate::core::health::{Figures, Level, Record};
 use crate::core::ids::PeerId;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -105,6 +107,15 @@ pub enum Message {
     Epoch {
         epoch: u32,
     },
+    /// Health through the tree (bounds in `core::health`): `me` = the sender's own figures,
+    /// `lv[i]` = viewers `i + 1` levels below it by health class, `r` = figures of some of them.
+    Health {
+        me: Figures,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        lv: Vec<Level>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        r: Vec<Record>,
+    },
 }
 
 /// Why a message was dropped.
@@ -172,6 +183,7 @@ impl Message {
 
     fn check_ranges(&self) -> Result<(), DecodeError> {
         match *self {
+            Message::Health { ref me, ref lv, ref r } => crate::core::health::check(me, lv, r).map_err(DecodeError::OutOfRange),
             Message::Join { slots, .. } | Message::Capacity { slots } if slots > MAX_SLOTS => {
                 Err(DecodeError::OutOfRange("slots"))
             }
@@ -212,7 +224,12 @@ impl Message {
     pub fn is_edge(&self) -> bool {
         matches!(
             self,
-            Message::Hb { .. } | Message::Activate {} | Message::Park {} | Message::Leaving {} | Message::Epoch { .. }
+            Message::Hb { .. }
+                | Message::Activate {}
+                | Message::Park {}
+                | Message::Leaving {}
+                | Message::Epoch { .. }
+                | Message::Health { .. }
         )
     }
 }

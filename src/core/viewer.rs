@@ -14,6 +14,7 @@
 //! candidate at once (the player keeps the last frame until its media arrives) and never flips
 //! back.
 
+use crate::core::health::{Figures, HealthRelay};
 use crate::core::ids::PeerId;
 use crate::core::protocol::{Message, Position, Role};
 
@@ -100,6 +101,10 @@ pub enum ViewerEvent {
     Tick,
     LeaveRequested,
     CapacityChanged { slots: u8 },
+    /// The player's picture since the previous sample (about once a second): frames presented
+    /// in the last second, longest gap between frames, stalls. Sent up to the primary parent
+    /// with what the subtree reported (`core::health`).
+    HealthSample { fps: u32, gap_ms: u32, stalls: u32 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -237,6 +242,8 @@ pub struct Viewer {
     /// The previous tick, to notice when this page itself was frozen.
     last_tick_ms: Option<u64>,
     failovers: u32,
+    /// Our children's health reports, folded into ours (not kept by the root: see `node::dashboard`).
+    health: HealthRelay,
     /// The broadcaster's own edge machine: no upstream, never joins.
     is_root: bool,
     rng: u64,
@@ -270,6 +277,7 @@ impl Viewer {
             leaving_since: None,
             last_tick_ms: None,
             failovers: 0,
+            health: HealthRelay::new(),
             is_root: false,
             rng: random_seed | 1,
             out: Vec::new(),
@@ -367,6 +375,10 @@ impl Viewer {
                 if self.placed {
                     self.out.push(ViewerCommand::SendToCoordinator(Message::Capacity { slots: self.slots }));
                 }
+                Ok(())
+            }
+            ViewerEvent::HealthSample { fps, gap_ms, stalls } => {
+                self.report_health(now_ms, fps, gap_ms, stalls);
                 Ok(())
             }
         }
@@ -662,9 +674,27 @@ impl Viewer {
                 c.demoted_at = None;
                 self.out.push(ViewerCommand::SetSending { child: peer.clone(), on: false });
             }
+            // Only from children we feed; a refused report (too soon, too many) changes nothing.
+            Message::Health { me, lv, r } if c.role == Role::Primary && c.dropped_at.is_none() && !self.is_root => {
+                let _ = self.health.from_child(now_ms, peer, me, lv, r);
+            }
             _ => {}
         }
         Ok(())
+    }
+
+    /// Sends our picture's health, with our subtree's, to our primary parent (at most about once
+    /// a second, see `core::health`).
+    fn report_health(&mut self, now_ms: u64, fps: u32, gap_ms: u32, stalls: u32) {
+        if self.is_root || self.leaving_since.is_some() {
+            return;
+        }
+        let Some(parent) = self.upstream.as_ref().filter(|u| u.open).map(|u| u.id.clone()) else { return };
+        let used = self.children.iter().filter(|c| c.role == Role::Primary && c.dropped_at.is_none()).count();
+        let me = Figures::sample(fps, gap_ms, stalls, used, self.slots);
+        if let Some(message) = self.health.report(now_ms, me) {
+            self.out.push(ViewerCommand::SendOnEdge { peer: parent, side: Side::Up, message });
+        }
     }
 
     fn on_media(&mut self, now_ms: u64, peer: &PeerId) -> Result<(), Ignored> {
@@ -728,6 +758,7 @@ impl Viewer {
     fn on_child_edge_closed(&mut self, peer: &PeerId) -> Result<(), Ignored> {
         let i = self.children.iter().position(|c| c.id == *peer).ok_or(Ignored::NotAnEdgePeer)?;
         let c = self.children.swap_remove(i);
+        self.health.forget(&c.id);
         if c.dropped_at.is_none() && self.leaving_since.is_none() {
             self.report(Message::ChildLost { child: c.id });
         }
@@ -867,6 +898,7 @@ impl Viewer {
             }
             if silent || expired {
                 let c = self.children.swap_remove(i);
+                self.health.forget(&c.id);
                 self.out.push(ViewerCommand::CloseEdge { peer: c.id.clone(), side: Side::Down });
                 if silent && c.dropped_at.is_none() {
                     self.report(Message::ChildLost { child: c.id });

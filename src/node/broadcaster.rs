@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::dashboard::Dashboard;
 use super::guard::{Guard, GuardStats, Limits, Verdict};
 use super::wire::{self, DriverCommand, DriverEvent};
 use crate::core::coordinator::{Command, Config, Coordinator, Event, NodeView, Policy, Rejected, Snapshot, Stats};
@@ -16,7 +17,7 @@ pub const MOVES_PER_TICK: u32 = 2;
 use crate::core::ids::PeerId;
 use crate::core::outbox;
 use crate::core::protocol::Message;
-use crate::core::viewer::{Viewer, ViewerCommand, ViewerConfig, ViewerEvent};
+use crate::core::viewer::{Side, Viewer, ViewerCommand, ViewerConfig, ViewerEvent};
 
 pub struct BroadcasterNode {
     me: PeerId,
@@ -26,6 +27,8 @@ pub struct BroadcasterNode {
     root: Viewer,
     /// Rate limits in front of the coordinator and the root relay (see `guard`).
     guard: Guard,
+    /// The streamer's dashboard: event log and viewers' health (see `node::dashboard`).
+    dashboard: Dashboard,
     next_coordinator_tick_ms: u64,
     out: Vec<DriverCommand>,
 }
@@ -67,10 +70,12 @@ impl BroadcasterNode {
     /// viewers' `join {at}` reports then rebuild.
     pub fn restore(me: PeerId, config: &BroadcastConfig, epoch: u32, snapshot: &str, now_ms: u64) -> (BroadcasterNode, Option<String>) {
         let cfg = Self::coordinator_config(&me, config, epoch);
-        match Snapshot::from_json(snapshot).and_then(|s| Coordinator::restore(&s, now_ms, cfg)) {
+        let (mut node, error) = match Snapshot::from_json(snapshot).and_then(|s| Coordinator::restore(&s, now_ms, cfg)) {
             Ok(c) => (Self::with(me, c, config, epoch), None),
             Err(e) => (Self::new(me, config, epoch), Some(e.to_string())),
-        }
+        };
+        node.dashboard.restored(now_ms, &node.coordinator, error.as_deref());
+        (node, error)
     }
 
     fn coordinator_config(me: &PeerId, config: &BroadcastConfig, epoch: u32) -> Config {
@@ -87,7 +92,8 @@ impl BroadcasterNode {
         let root = Viewer::new_root(ViewerConfig::default(), me.clone());
         let seed = config.seed.unwrap_or(0) ^ ((epoch as u64) << 32 | epoch as u64);
         let guard = Guard::new(Limits::default(), seed);
-        BroadcasterNode { me, coordinator, root, guard, next_coordinator_tick_ms: 0, out: Vec::new() }
+        let dashboard = Dashboard::new(me.clone());
+        BroadcasterNode { me, coordinator, root, guard, dashboard, next_coordinator_tick_ms: 0, out: Vec::new() }
     }
 
     /// Replaces the guard's limits (tests and benchmarks; the page runs the defaults).
@@ -150,7 +156,7 @@ impl BroadcasterNode {
             }
             _ => {}
         }
-        match self.coordinator.handle(now_ms, event) {
+        match self.coordinate(now_ms, event) {
             // A viewer we dropped (e.g. reported lost while it was only slow) still
             // talks to us: have it join again, with where it sits, instead of drifting.
             Err(Rejected::UnknownPeer) => {
@@ -164,7 +170,8 @@ impl BroadcasterNode {
 
     fn dispatch(&mut self, now_ms: u64, event: DriverEvent) -> Result<(), String> {
         match event {
-            DriverEvent::SignallingOpen | DriverEvent::Slots { .. } | DriverEvent::Media { .. } => Ok(()),
+            // The broadcaster's own picture is its source: it has no health to report.
+            DriverEvent::SignallingOpen | DriverEvent::Slots { .. } | DriverEvent::Media { .. } | DriverEvent::Health { .. } => Ok(()),
             DriverEvent::Signal { from, text } => {
                 let src = wire::peer(&from).inspect_err(|_| self.guard.note_invalid())?;
                 self.signal(now_ms, src, &text)
@@ -175,7 +182,7 @@ impl BroadcasterNode {
                 if !self.coordinator.is_live_peer(&peer) {
                     return Ok(());
                 }
-                self.coordinator.handle(now_ms, Event::Lost { peer }).map_err(|e| e.to_string())
+                self.coordinate(now_ms, Event::Lost { peer }).map_err(|e| e.to_string())
             }
             DriverEvent::EdgeOpen { peer, side } => self.relay(now_ms, ViewerEvent::EdgeOpened { peer: wire::peer(&peer)?, side }),
             DriverEvent::EdgeClosed { peer, side } => self.relay(now_ms, ViewerEvent::EdgeClosed { peer: wire::peer(&peer)?, side }),
@@ -185,19 +192,36 @@ impl BroadcasterNode {
                     return Err(format!("edge {peer}: over its message budget, dropped"));
                 }
                 let message = Message::decode(&text).map_err(|e| format!("edge {peer}: {e}"))?;
-                self.relay(now_ms, ViewerEvent::EdgeMessage { peer, side, message })
+                let health = match &message {
+                    Message::Health { me, lv, r } if side == Side::Down => {
+                        self.dashboard.on_health(now_ms, &peer, *me, lv.clone(), r.clone(), &self.coordinator)
+                    }
+                    _ => Ok(()),
+                };
+                self.relay(now_ms, ViewerEvent::EdgeMessage { peer: peer.clone(), side, message })?;
+                health.map_err(|e| format!("edge {peer}: {e}"))
             }
             DriverEvent::Tick => {
                 // The root relay needs the driver's fine clock (heartbeats); the coordinator's
                 // ticks pace its repairs and moves, which cost new connections: fewer of them.
                 if now_ms >= self.next_coordinator_tick_ms {
                     self.next_coordinator_tick_ms = now_ms + COORDINATOR_TICK_MS;
-                    self.coordinator.handle(now_ms, Event::Tick).map_err(|e| e.to_string())?;
+                    self.coordinate(now_ms, Event::Tick).map_err(|e| e.to_string())?;
                 }
                 self.relay(now_ms, ViewerEvent::Tick)
             }
             DriverEvent::Leave => self.relay(now_ms, ViewerEvent::LeaveRequested),
         }
+    }
+
+    /// Hands one event to the coordinator, logging what it did for the dashboard.
+    fn coordinate(&mut self, now_ms: u64, event: Event) -> Result<(), Rejected> {
+        let pending = self.dashboard.before(&self.coordinator, &event);
+        let start = self.coordinator.commands().len();
+        let result = self.coordinator.handle(now_ms, event);
+        let produced = self.coordinator.commands().get(start..).unwrap_or(&[]);
+        self.dashboard.after(now_ms, pending, result.is_ok(), produced, &self.coordinator);
+        result
     }
 
     /// The root relay's events; ignored ones (a heartbeat racing an edge's close) are normal.
@@ -228,7 +252,7 @@ impl BroadcasterNode {
             for c in from_root {
                 match c {
                     ViewerCommand::SendToCoordinator(m) => {
-                        let result = Event::from_message(self.me.clone(), m).and_then(|e| self.coordinator.handle(now_ms, e));
+                        let result = Event::from_message(self.me.clone(), m).and_then(|e| self.coordinate(now_ms, e));
                         if let Err(why) = result {
                             self.out.push(wire::info(format!("root report: {why}")));
                         }
@@ -255,6 +279,17 @@ impl BroadcasterNode {
 
     pub fn tree(&self) -> TreeView {
         TreeView { broadcaster: self.me.clone(), epoch: self.coordinator.epoch(), nodes: self.coordinator.view() }
+    }
+
+    /// The dashboard page's frame: log entries from `since`, every node up to `max_nodes` viewers.
+    pub fn dashboard(&mut self, now_ms: u64, since: u64, max_nodes: u32) -> String {
+        let epoch = self.coordinator.epoch();
+        self.dashboard.frame_json(now_ms, &self.coordinator, epoch, since, max_nodes)
+    }
+
+    /// The event log and health board, for tests.
+    pub fn dashboard_state(&self) -> &Dashboard {
+        &self.dashboard
     }
 
     pub fn snapshot(&self) -> String {

@@ -4,6 +4,7 @@
 //! the same code is tested natively.
 
 pub mod broadcaster;
+pub mod dashboard;
 pub mod guard;
 pub mod viewer;
 pub mod wire;

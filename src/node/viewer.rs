@@ -125,6 +125,7 @@ impl ViewerNode {
             DriverEvent::Tick => ViewerEvent::Tick,
             DriverEvent::Leave => ViewerEvent::LeaveRequested,
             DriverEvent::Slots { slots } => ViewerEvent::CapacityChanged { slots },
+            DriverEvent::Health { fps, gap_ms, stalls } => ViewerEvent::HealthSample { fps, gap_ms, stalls },
         }))
     }
 

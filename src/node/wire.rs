@@ -27,6 +27,8 @@ pub enum DriverEvent {
     Tick,
     Leave,
     Slots { slots: u8 },
+    /// The player's picture since the previous sample (about once a second), see `core::health`.
+    Health { fps: u32, gap_ms: u32, stalls: u32 },
 }
 
 /// What the driver must do.

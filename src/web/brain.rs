@@ -106,6 +106,12 @@ impl BroadcasterBrain {
     pub fn check_invariants(&self) -> Option<String> {
         self.node.check_invariants().err()
     }
+
+    /// The relay dashboard's frame (JSON, see `node::dashboard::Frame`): log entries from
+    /// sequence number `since`, every viewer when there are at most `maxNodes`.
+    pub fn dashboard(&mut self, now: f64, since: f64, max_nodes: u32) -> String {
+        self.node.dashboard(ms(now), ms(since), max_nodes)
+    }
 }
 
 fn config(json: &str) -> Result<BroadcastConfig, JsError> {

@@ -250,6 +250,16 @@ pub struct NodeView {
     pub subtree_size: u32,
 }
 
+/// Where one viewer sits (see `Coordinator::placement`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement<'a> {
+    pub parent: &'a PeerId,
+    pub standby: Option<&'a PeerId>,
+    pub depth: u32,
+    /// Primary children.
+    pub children: u16,
+}
+
 /// One slot of the slab. The id sits beside the links: commands name the nodes just touched.
 #[derive(Clone)]
 struct Node {
@@ -1811,6 +1821,52 @@ impl Coordinator {
                 }
             })
             .collect()
+    }
+
+    /// Where a viewer sits (O(1), for the event log and the health board); `None` for the
+    /// broadcaster and unknown peers.
+    pub fn placement(&self, peer: &PeerId) -> Option<Placement<'_>> {
+        let x = self.find(peer)?;
+        let n = &self.nodes[x as usize];
+        if x == ROOT || n.parent == NONE {
+            return None;
+        }
+        Some(Placement {
+            parent: self.id(n.parent),
+            standby: (n.standby != NONE).then(|| self.id(n.standby)),
+            depth: n.depth,
+            children: n.children,
+        })
+    }
+
+    /// The primary children of a viewer or of the broadcaster (O(children)).
+    pub fn children_of(&self, peer: &PeerId) -> Vec<PeerId> {
+        let x = if *peer == self.config.broadcaster { ROOT } else { self.find(peer).unwrap_or(NONE) };
+        let mut out = Vec::new();
+        if x == NONE {
+            return out;
+        }
+        let mut k = self.nodes[x as usize].first_child;
+        while k != NONE {
+            out.push(self.id(k).clone());
+            k = self.nodes[k as usize].next_sibling;
+        }
+        out
+    }
+
+    /// Viewers below `peer` (O(size of that subtree)).
+    pub fn subtree_size(&self, peer: &PeerId) -> u32 {
+        let Some(x) = self.find(peer) else { return 0 };
+        let mut count = 0;
+        let mut stack = vec![self.nodes[x as usize].first_child];
+        while let Some(mut k) = stack.pop() {
+            while k != NONE {
+                count += 1;
+                stack.push(self.nodes[k as usize].first_child);
+                k = self.nodes[k as usize].next_sibling;
+            }
+        }
+        count
     }
 
     /// Whether `peer` is a placed viewer or the broadcaster.
