@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: all setup build test demo bench-core bench-core-wasm bench-media sim clean
+.PHONY: all setup build test demo bench-core bench-core-wasm bench-media bench-dashboard sim clean
 
 all: build
 
@@ -32,6 +32,10 @@ bench-core-wasm: build
 # side, 3 runs each (about 15 min); holds the CPU lock while it runs. Results in bench/results/.
 bench-media: build
 	flock /tmp/treecast-cpu.lock scripts/in-loopback.sh node bench/media/run.mjs
+
+# What the relay dashboard costs the broadcaster's main thread at 200, 1,000 and 10,000 viewers.
+bench-dashboard: build
+	scripts/in-loopback.sh node bench/dashboard/cost.mjs
 
 clean:
 	rm -rf target dist demo-out tests/artifacts

@@ -180,6 +180,13 @@ export class Broadcaster {
   /** The coordinator's invariants: null when they hold, else the first broken rule. */
   checkInvariants() { return this.brain ? (this.brain.checkInvariants() ?? null) : 'not broadcasting'; }
 
+  /** What the relay dashboard reads (see dashboard_feed.js): the machine and the page's own figures. */
+  dashboardSource() {
+    const track = this.source?.stream?.getVideoTracks()[0];
+    const sourceFps = this.config.source === 'pattern' ? this.config.pattern?.fps : track?.getSettings?.().frameRate;
+    return { brain: this.brain ?? null, broadcasting: !!this.driver, kbpsOut: this.driver?.rates.kbpsOut ?? null, sourceFps: sourceFps ?? null };
+  }
+
   get log() { return this.driver?.log ?? []; }
 
   async stop(reason) {

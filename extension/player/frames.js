@@ -10,6 +10,7 @@ export class FrameWatch {
     this.lastAt = null;
     this.stalls = { count: 0, totalMs: 0, maxMs: 0 };
     this.total = 0;
+    this.window = { maxGapMs: 0, stalls: 0 }; // since the last health sample
     const step = (now) => { this.onFrame(now); video.requestVideoFrameCallback(step); };
     video.requestVideoFrameCallback(step);
   }
@@ -17,7 +18,9 @@ export class FrameWatch {
   onFrame(now) {
     if (this.lastAt !== null) {
       const gap = now - this.lastAt;
+      this.window.maxGapMs = Math.max(this.window.maxGapMs, gap);
       if (gap > STALL_MS) {
+        this.window.stalls++;
         this.stalls.count++;
         this.stalls.totalMs += Math.round(gap);
         this.stalls.maxMs = Math.max(this.stalls.maxMs, Math.round(gap));
@@ -32,6 +35,17 @@ export class FrameWatch {
   /** Frames presented in the last second (0 once the picture has frozen for a second). */
   fps(now = performance.now()) {
     return this.times.filter((t) => t >= now - 1000).length;
+  }
+
+  /**
+   * The picture since the previous sample, for the health reports sent up the tree: frames in the
+   * last second, the longest gap between frames (counting the one still open now), stalls.
+   */
+  sample(now = performance.now()) {
+    const open = this.lastAt === null ? 0 : now - this.lastAt;
+    const out = { fps: this.fps(now), gapMs: Math.round(Math.max(this.window.maxGapMs, open)), stalls: this.window.stalls };
+    this.window = { maxGapMs: 0, stalls: 0 };
+    return out;
   }
 
   /** Milliseconds since the last presented frame (null before the first). */

@@ -9,6 +9,7 @@ import { setupControls } from './controls.js';
 import { FrameWatch } from './frames.js';
 import { Broadcaster } from './broadcaster.js';
 import { ViewerNode } from './viewer.js';
+import { serveDashboard } from './dashboard_feed.js';
 
 const api = () => globalThis.browser ?? globalThis.chrome;
 const params = new URLSearchParams(location.search);
@@ -41,11 +42,13 @@ async function main() {
   let node;
   if (role === 'broadcaster') {
     node = new Broadcaster({ id: rootId, program, settings, video, ui, t, user: broadcasterUser, pageCode, policy });
+    serveDashboard({ program, read: () => node.dashboardSource() });
     await node.resume();
   } else {
     const id = viewerPeerId(crypto.getRandomValues(new Uint8Array(12)));
     node = new ViewerNode({ id, rootId, settings, video, ui, t, code: pageCode, original: policy === 'seed' });
     node.start();
+    node.reportHealth(frames);
   }
 
   const stats = () => ({ ...node.stats(), role, program, fps: frames.fps(), stalls: { ...frames.stalls }, framesPresented: frames.total });

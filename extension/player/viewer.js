@@ -150,6 +150,15 @@ export class ViewerNode {
     }
   }
 
+  /** About once a second: what this viewer sees goes to the broadcaster, up the tree. */
+  reportHealth(frames, everyMs = 1000) {
+    clearInterval(this.healthTimer);
+    this.healthTimer = setInterval(() => {
+      const s = frames.sample();
+      this.driver.feed({ e: 'health', fps: s.fps, gap_ms: s.gapMs, stalls: s.stalls });
+    }, everyMs);
+  }
+
   setSlots(slots) {
     if (!Number.isInteger(slots) || slots < 0 || slots > 8) return { ok: false, error: 'bad-slots' };
     this.driver.feed({ e: 'slots', slots });
@@ -171,6 +180,7 @@ export class ViewerNode {
    */
   async stop(reason) {
     clearInterval(this.challengeTimer);
+    clearInterval(this.healthTimer);
     // The original library had no leave notice: its relays just closed their connections, and
     // said nothing to the root on the way out (signalling goes first, so no report escapes).
     if (this.original) { this.driver.signalling?.destroy(); this.driver.destroy(); return; }

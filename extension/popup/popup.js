@@ -23,6 +23,7 @@ const [tab] = Number.isInteger(forcedTab) && forcedTab > 0
   : await api.tabs.query({ active: true, currentWindow: true });
 
 let broadcasting = false;
+let currentPage = null; // what the content script last said about the page
 let busy = false; // a broadcast request is on its way: don't let the refresh flip the button
 
 /** Sends a message to the page's content script; null when there is none (not a Niconico live page). */
@@ -74,6 +75,7 @@ function renderIdle(reasonKey) {
 }
 
 function renderPage(page) {
+  currentPage = page;
   show('idle', false);
   show('program', true);
   setText('role', t(page.role === 'broadcaster' ? 'popupRoleBroadcaster' : 'popupRoleViewer'));
@@ -174,6 +176,13 @@ $('slots').addEventListener('change', async () => {
 $('overlay').addEventListener('click', async () => {
   await ask({ type: 'tc:overlay', visible: $('overlay').dataset.show === 'true' });
   await refresh();
+});
+
+// The streamer's relay dashboard opens in its own tab, for this page's program.
+$('dashboard').addEventListener('click', async () => {
+  const query = new URLSearchParams({ program: currentPage?.programId ?? '', title: currentPage?.title ?? '' });
+  await api.tabs.create({ url: api.runtime.getURL(`dashboard/dashboard.html?${query}`) });
+  window.close();
 });
 
 $('options').addEventListener('click', (event) => {

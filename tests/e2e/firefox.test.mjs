@@ -162,4 +162,27 @@ test('Firefox: the extension loads and shows the overlay player on a watch page'
   mkdirSync(ART, { recursive: true });
   await within(15000, page.screenshot({ path: join(ART, 'firefox-overlay.png') }));
   step('screenshot taken');
+
+  // The relay dashboard page loads too (issue 9): it updates (no broadcast here: it says it is
+  // waiting), and its module worker turns a frame into a scene and paints it.
+  const dashboard = await browser.newPage();
+  dashboard.goto(`${origin}/dashboard/dashboard.html?program=${PROGRAM}`, { timeout: 20000 }).catch(() => {});
+  await waitFor('the dashboard page to update', () => within(2000, dashboard.evaluate(() =>
+    Number(document.documentElement.dataset.updates ?? 0) >= 1 && document.getElementById('status').dataset.state)), { timeout: 20000 });
+  const dashState = await within(5000, dashboard.evaluate(() => document.getElementById('status').dataset.state));
+  assert.equal(dashState, 'waiting', 'no broadcaster answers on a viewer\'s page');
+  const sceneNodes = await within(10000, dashboard.evaluate(() => new Promise((resolve, reject) => {
+    const worker = new Worker('/dashboard/frame_worker.js', { type: 'module' });
+    const frame = {
+      broadcaster: 'tc-lv1-0011223344556677', epoch: 1, at_ms: Date.now(), next_seq: 1, first_seq: 1, events: [],
+      summary: { viewers: 2 }, levels: [{ depth: 1, viewers: 1 }, { depth: 2, viewers: 1 }],
+      nodes: [['tc-v-000000000000000000000001', -1, null, 1, 2, 1, 2, [30, 40, 0, 1, 500, 0]], ['tc-v-000000000000000000000002', 0, -1, 2, 2, 0, 1, null]],
+    };
+    worker.onerror = (e) => reject(new Error(e.message));
+    worker.onmessage = ({ data }) => resolve(data.scene?.nodes.map((n) => n.health));
+    worker.postMessage({ type: 'frame', text: JSON.stringify(frame), sourceFps: 30 });
+  })));
+  assert.deepEqual(sceneNodes, ['root', 'ok', 'unknown'], 'the dashboard worker runs in Firefox');
+  await within(15000, dashboard.screenshot({ path: join(ART, 'firefox-dashboard.png') }));
+  step('dashboard page checked');
 });

@@ -60,7 +60,7 @@ function filesUnder(dir) {
 
 test('every message key our code and pages use exists', () => {
   // The player (the lead's) is scanned too: its strings live in the same messages.json files.
-  const sources = ['extension/content', 'extension/popup', 'extension/options', 'extension/shared', 'extension/player']
+  const sources = ['extension/content', 'extension/popup', 'extension/options', 'extension/shared', 'extension/player', 'extension/dashboard']
     .flatMap(filesUnder).filter((path) => /\.(js|html)$/.test(path));
   const patterns = [
     /data-i18n(?:-[a-z-]+)?="([A-Za-z0-9_]+)"/g, // pages
@@ -69,7 +69,7 @@ test('every message key our code and pages use exists', () => {
     /\berror\('[a-z]*', '([A-Za-z0-9_]+)'/g, // validation errors
     /code: '([A-Za-z0-9_]+)'/g,
     // any other quoted string shaped like one of our keys (ternaries, tables such as STATE_KEYS)
-    /'((?:state|popup|idle|options|overlay|err|source|language)[A-Z][A-Za-z0-9]*)'/g,
+    /'((?:state|popup|idle|options|overlay|err|source|language|dash)[A-Z][A-Za-z0-9]*)'/g,
   ];
   const used = new Set();
   for (const path of sources) {
