@@ -217,6 +217,7 @@ fn a_lost_relay_is_logged_with_its_viewers_standby_switches_and_the_stall_they_r
     assert_eq!(loss["stall"]["viewers"], relay.children.len());
     assert_eq!(loss["stall"]["max_gap_ms"], 640, "the gap reported before the loss counts: {loss}");
     assert_eq!(frame["summary"]["repairs_last_minute"], 1);
+    assert_eq!(frame["summary"]["repairs"], 1, "the total counts the repairs the log shows");
     assert_eq!(frame["summary"]["viewers"], 5);
     // A later report from another child of the lost relay is attributed to the loss too.
     let second = relay.children.get(1).map(|c| c.to_string());

@@ -36,6 +36,10 @@ pub struct Dashboard {
     log: RelayLog,
     /// Each viewer's parent as last assigned (to tell moves apart); bounded by the tree.
     positions: HashMap<PeerId, Position>,
+    /// Departures that cost viewers their upstream since this page started (the log's repairs,
+    /// counted as the log marks them: the coordinator's own count misses a relay whose children
+    /// had already switched to their standbys when its loss was confirmed).
+    repairs: u64,
 }
 
 /// The frame the dashboard page draws.
@@ -67,6 +71,7 @@ pub struct Summary {
     pub standby_coverage: f64,
     /// Relay departures that cost viewers their upstream in the last 60 s.
     pub repairs_last_minute: u32,
+    /// The same since the page started.
     pub repairs: u64,
     pub moves: u64,
     /// Viewers by health class, from the reports summed up the tree; `unknown`: not reporting.
@@ -104,7 +109,7 @@ const REPAIR_WINDOW_MS: u64 = 60_000;
 
 impl Dashboard {
     pub fn new(me: PeerId) -> Dashboard {
-        Dashboard { me, board: HealthBoard::new(), log: RelayLog::new(), positions: HashMap::new() }
+        Dashboard { me, board: HealthBoard::new(), log: RelayLog::new(), positions: HashMap::new(), repairs: 0 }
     }
 
     /// The broadcaster's page reloaded: the tree came back from storage (or not, `error`).
@@ -181,6 +186,9 @@ impl Dashboard {
                 }
                 let board = &self.board;
                 self.log.watch(seq, now_ms, &children, |p| recent_gap(board, p, now_ms));
+                if !children.is_empty() {
+                    self.repairs += 1;
+                }
                 cause = Some(seq);
             }
             Pending::Activation { peer, lost, standby } => {
@@ -307,7 +315,7 @@ impl Dashboard {
             needing_standby: stats.needing_standby,
             standby_coverage: stats.standby_coverage,
             repairs_last_minute,
-            repairs: stats.repairs,
+            repairs: self.repairs,
             moves: stats.moves,
             ok: total.ok as u64,
             warn: total.warn as u64,

@@ -24,6 +24,20 @@ async function drawn(page) {
   });
 }
 
+/** Clicks "Relay dashboard" in the popup of the streamer's watch page tab; returns the tab it opens. */
+async function openFromPopup(peer) {
+  const index = peer.context.pages().indexOf(peer.page);
+  const popup = await peer.context.newPage();
+  await popup.goto(`${peer.origin}/options/options.html`);
+  const tabId = await popup.evaluate(async (i) => (await chrome.tabs.query({ currentWindow: true })).find((t) => t.index === i).id, index);
+  await popup.goto(`${peer.origin}/popup/popup.html?tab=${tabId}`);
+  await popup.waitForSelector('#streamer:not([hidden]) #dashboard');
+  const [dashboard] = await Promise.all([peer.context.waitForEvent('page'), popup.click('#dashboard')]);
+  await dashboard.waitForURL((u) => u.href.startsWith(`${peer.origin}/dashboard/dashboard.html?`));
+  await popup.close().catch(() => {});
+  return dashboard;
+}
+
 function edgesOf(tree) {
   return {
     primary: tree.nodes.map((n) => `${n.parent}>${n.id}`).sort(),
@@ -58,12 +72,16 @@ test('the dashboard draws the live tree, its health and its repairs', { timeout:
   const viewers = [];
   for (let i = 0; i < VIEWERS; i++) viewers.push(await session.viewer());
   await Promise.all(viewers.map((v) => session.playing(v, { timeout: 90000 })));
-  await settledTree(broadcaster, VIEWERS, { timeout: 60000 });
+  await settledTree(broadcaster, VIEWERS, { timeout: 60000 }).catch(async (e) => {
+    const tr = await readTree(broadcaster);
+    t.diagnostic(`tree: ${JSON.stringify(tr?.nodes.map((n) => [n.id.slice(-6), n.depth, n.parent.slice(-6), n.standby?.slice(-6) ?? null, n.slots]))}`);
+    throw e;
+  });
 
-  // The streamer opens the dashboard (as the popup's button does) in their own browser.
-  const dashboard = await broadcaster.context.newPage();
+  // The streamer opens the dashboard from the popup's button, in their own browser.
+  const dashboard = await openFromPopup(broadcaster);
   await dashboard.setViewportSize({ width: 1440, height: 900 });
-  await dashboard.goto(`${broadcaster.origin}/dashboard/dashboard.html?program=${session.program}&title=${encodeURIComponent('test program')}`);
+  assert.equal(new URL(dashboard.url()).searchParams.get('program'), session.program, 'the popup opens the dashboard of its page\'s program');
   let { tree, seen } = await drawsTheTree(dashboard, broadcaster, VIEWERS, `the dashboard to draw ${VIEWERS + 1} nodes and the tree's edges`);
   t.diagnostic(`drawn: ${seen.nodes.length} nodes, ${seen.primary.length} primary and ${seen.standby.length} standby edges`);
   assert.ok(seen.standby.length >= 1, 'standby edges are drawn');
