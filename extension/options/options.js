@@ -3,7 +3,7 @@ import { initI18n, applyI18n } from '../shared/i18n.js';
 import { DEFAULT_SETTINGS, loadSettings, saveSettings, validateSettings } from '../shared/settings.js';
 import { formatIceText, parseIceText } from '../shared/ice_text.js';
 
-const FIELDS = ['host', 'port', 'path', 'key', 'secure', 'ice', 'slots', 'language'];
+const FIELDS = ['host', 'port', 'path', 'key', 'secure', 'ice', 'slots', 'maxKbps', 'codec', 'degradation', 'language'];
 const $ = (id) => document.getElementById(id);
 
 let t = await initI18n();
@@ -21,6 +21,9 @@ function fillForm(settings) {
   $('ice').value = formatIceText(settings.iceServers);
   $('slots').value = String(settings.slots);
   $('language').value = settings.language;
+  $('maxKbps').value = String(settings.encoding.maxKbps);
+  $('codec').value = settings.encoding.codec;
+  $('degradation').value = settings.encoding.degradation;
 }
 
 function readForm() {
@@ -37,6 +40,11 @@ function readForm() {
       iceServers: ice.iceServers,
       slots: numberOf($('slots')),
       language: $('language').value,
+      encoding: {
+        maxKbps: numberOf($('maxKbps')),
+        codec: $('codec').value,
+        degradation: $('degradation').value,
+      },
     },
     errors: ice.errors,
   };

@@ -4,12 +4,23 @@
 export const SETTINGS_KEY = 'settings';
 export const LANGUAGES = Object.freeze(['auto', 'en', 'ja']);
 export const MAX_SLOTS = 8;
+// What this browser sends on each edge where it feeds a child (see extension/player/encoding.js).
+export const CODECS = Object.freeze(['auto', 'vp8', 'vp9', 'h264', 'av1']);
+export const DEGRADATIONS = Object.freeze(['balanced', 'maintain-framerate', 'maintain-resolution']);
+export const MIN_KBPS = 100;
+export const MAX_KBPS = 20000;
 
 export const DEFAULT_SETTINGS = deepFreeze({
   server: { host: '0.peerjs.com', port: 443, path: '/', key: 'peerjs', secure: true },
   iceServers: [{ urls: 'stun:stun.l.google.com:19302' }],
   slots: 2,
   language: 'auto',
+  // Every child costs its parent a full copy of the video upstream, and a relay is usually a home
+  // line: 1500 kbps per child keeps 720p watchable while the default 2 children need about 3 Mbps
+  // up (congestion control still goes lower on a thinner uplink). 'auto' leaves the codec to the
+  // browsers (VP8 in Chromium, which every WebRTC browser decodes in software); 'balanced' is
+  // Chromium's own choice for camera-like video.
+  encoding: { maxKbps: 1500, codec: 'auto', degradation: 'balanced' },
 });
 
 function deepFreeze(value) {
@@ -35,6 +46,9 @@ const MESSAGES = {
   errIceTurnAuth: '"$1" needs a user name and a credential: write turn:host:port username credential.',
   errSlots: `Relay capacity must be a whole number from 0 to ${MAX_SLOTS}.`,
   errLanguage: 'Choose Automatic, English or Japanese.',
+  errMaxKbps: `The bitrate must be a whole number of kbps from ${MIN_KBPS} to ${MAX_KBPS}.`,
+  errCodec: 'Choose Automatic, VP8, VP9, H.264 or AV1.',
+  errDegradation: 'Choose balanced, keep frame rate or keep resolution.',
 };
 
 function error(field, code, args = []) {
@@ -149,6 +163,13 @@ export function validateSettings(obj) {
   if (!Number.isInteger(obj.slots) || obj.slots < 0 || obj.slots > MAX_SLOTS) errors.push(error('slots', 'errSlots'));
   if (!LANGUAGES.includes(obj.language)) errors.push(error('language', 'errLanguage'));
 
+  const encoding = isObject(obj.encoding) ? obj.encoding : {};
+  if (!Number.isInteger(encoding.maxKbps) || encoding.maxKbps < MIN_KBPS || encoding.maxKbps > MAX_KBPS) {
+    errors.push(error('maxKbps', 'errMaxKbps'));
+  }
+  if (!CODECS.includes(encoding.codec)) errors.push(error('codec', 'errCodec'));
+  if (!DEGRADATIONS.includes(encoding.degradation)) errors.push(error('degradation', 'errDegradation'));
+
   if (errors.length) return { ok: false, errors };
   return {
     ok: true,
@@ -157,6 +178,7 @@ export function validateSettings(obj) {
       iceServers,
       slots: obj.slots,
       language: obj.language,
+      encoding: { maxKbps: encoding.maxKbps, codec: encoding.codec, degradation: encoding.degradation },
     },
   };
 }
@@ -169,6 +191,7 @@ export function withDefaults(stored) {
     ...base,
     ...stored,
     server: { ...base.server, ...(isObject(stored.server) ? stored.server : {}) },
+    encoding: { ...base.encoding, ...(isObject(stored.encoding) ? stored.encoding : {}) },
   };
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  DEFAULT_SETTINGS, SETTINGS_KEY, isHost, loadSettings, parseIceUrl, saveSettings, validateSettings, withDefaults,
+  CODECS, DEFAULT_SETTINGS, DEGRADATIONS, MAX_KBPS, MIN_KBPS, SETTINGS_KEY, isHost, loadSettings, parseIceUrl, saveSettings, validateSettings, withDefaults,
 } from '../../extension/shared/settings.js';
 
 const valid = () => structuredClone(DEFAULT_SETTINGS);
@@ -36,6 +36,7 @@ test('cleans up what it accepts: trims, lower-cases the host, drops unknown keys
     s.server.key = ' k ';
     s.extra = 1;
     s.server.extra = 2;
+    s.encoding.extra = 3;
     s.iceServers = [{ urls: ['stun:a.example.org', 'turn:b.example.org:3478?transport=tcp'], username: 'u', credential: 'c', x: 1 }];
   });
   assert.equal(result.ok, true);
@@ -44,6 +45,7 @@ test('cleans up what it accepts: trims, lower-cases the host, drops unknown keys
     iceServers: [{ urls: ['stun:a.example.org', 'turn:b.example.org:3478?transport=tcp'], username: 'u', credential: 'c' }],
     slots: 2,
     language: 'auto',
+    encoding: { maxKbps: 1500, codec: 'auto', degradation: 'balanced' },
   });
 });
 
@@ -124,9 +126,51 @@ test('rejects an unknown language', () => {
   }
 });
 
+test('accepts every codec and degradation preference offered, and bitrates from 100 to 20000 kbps', () => {
+  for (const codec of CODECS) assert.equal(change((s) => { s.encoding.codec = codec; }).ok, true, codec);
+  for (const degradation of DEGRADATIONS) assert.equal(change((s) => { s.encoding.degradation = degradation; }).ok, true, degradation);
+  for (const maxKbps of [MIN_KBPS, 200, MAX_KBPS]) {
+    const result = change((s) => { s.encoding.maxKbps = maxKbps; });
+    assert.equal(result.settings.encoding.maxKbps, maxKbps);
+  }
+  assert.deepEqual(CODECS, ['auto', 'vp8', 'vp9', 'h264', 'av1']);
+  assert.deepEqual([MIN_KBPS, MAX_KBPS], [100, 20000]);
+});
+
+test('rejects a bitrate outside 100..20000 kbps or not a whole number', () => {
+  for (const maxKbps of [0, 99, 20001, -200, 1500.5, Number.NaN, Number.POSITIVE_INFINITY, '1500', null, undefined]) {
+    const result = change((s) => { s.encoding.maxKbps = maxKbps; });
+    assert.deepEqual(fieldsOf(result), ['maxKbps'], String(maxKbps));
+    assert.equal(result.errors[0].code, 'errMaxKbps');
+    assert.match(result.errors[0].message, /100 to 20000/);
+  }
+});
+
+test('rejects an unknown codec or degradation preference', () => {
+  for (const codec of ['VP9', 'h265', 'video/VP9', '', null]) {
+    const result = change((s) => { s.encoding.codec = codec; });
+    assert.deepEqual(fieldsOf(result), ['codec'], String(codec));
+    assert.equal(result.errors[0].code, 'errCodec');
+  }
+  for (const degradation of ['disabled', 'maintain_framerate', 'Balanced', '', 0]) {
+    const result = change((s) => { s.encoding.degradation = degradation; });
+    assert.deepEqual(fieldsOf(result), ['degradation'], String(degradation));
+    assert.equal(result.errors[0].code, 'errDegradation');
+  }
+  assert.deepEqual(fieldsOf(change((s) => { delete s.encoding; })), ['maxKbps', 'codec', 'degradation']);
+});
+
+test('settings stored before the encoding group existed get its defaults; a partial group is completed', async () => {
+  const { encoding, ...older } = valid();
+  assert.deepEqual((await loadSettings(memoryStorage({ [SETTINGS_KEY]: older }))).encoding, encoding);
+  const partial = await loadSettings(memoryStorage({ [SETTINGS_KEY]: { ...older, encoding: { codec: 'vp9' } } }));
+  assert.deepEqual(partial.encoding, { maxKbps: 1500, codec: 'vp9', degradation: 'balanced' });
+  assert.deepEqual(await loadSettings(memoryStorage({ [SETTINGS_KEY]: { ...older, encoding: { maxKbps: 5 } } })), valid());
+});
+
 test('reports every problem at once, each with a code and a message', () => {
-  const result = validateSettings({ server: {}, iceServers: null, slots: 99, language: 'xx' });
-  assert.deepEqual(fieldsOf(result), ['host', 'port', 'path', 'key', 'secure', 'ice', 'slots', 'language']);
+  const result = validateSettings({ server: {}, iceServers: null, slots: 99, language: 'xx', encoding: 'fast' });
+  assert.deepEqual(fieldsOf(result), ['host', 'port', 'path', 'key', 'secure', 'ice', 'slots', 'language', 'maxKbps', 'codec', 'degradation']);
   for (const error of result.errors) {
     assert.match(error.code, /^err[A-Z]/);
     assert.ok(error.message.length > 10);
