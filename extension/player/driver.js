@@ -4,6 +4,8 @@
 import { Signalling } from './signalling.js';
 import { Edge } from './edge.js';
 import { Forwarder } from './forwarder.js';
+import { applySendParameters, callWithCodec } from './encoding.js';
+import { DEFAULT_SETTINGS } from '../shared/settings.js';
 
 const TICK_MS = 50;
 
@@ -50,6 +52,7 @@ export class Driver {
     this.counters = { callsMade: 0, callsAccepted: 0, callsRefused: 0 };
     this.rates = { kbpsIn: 0, kbpsOut: 0 };
     this.lastRate = { at: performance.now() };
+    this.encodingNotes = new Set(); // said once, not once per edge
   }
 
   start() {
@@ -113,11 +116,17 @@ export class Driver {
     this.children.get(child)?.close();
     this.placeholder ??= placeholderTracks();
     const stream = new MediaStream([this.placeholder.video, this.placeholder.audio]);
-    const call = this.signalling.call(child, stream, { treecast: 1, role });
+    // Our own encoding settings on our own upload (encoding.js); a codec that can't be had leaves
+    // the browser's choice, it never fails the edge.
+    const encoding = this.settings.encoding ?? DEFAULT_SETTINGS.encoding;
+    const noteOnce = (text) => { if (!this.encodingNotes.has(text)) { this.encodingNotes.add(text); this.note('warn', text); } };
+    const call = callWithCodec(() => this.signalling.call(child, stream, { treecast: 1, role }), encoding.codec, noteOnce);
     this.counters.callsMade++;
     if (!call) { this.feed({ e: 'edge_closed', peer: child, side: 'down' }); return; }
     const edge = new Edge(call, 'parent');
     edge.attachControl();
+    // Connected: cap and degradation preference, kept from then on across park/unpark and new upstreams.
+    edge.addEventListener('open', () => applySendParameters(edge.pc, encoding).then((problem) => problem && noteOnce(problem)), { once: true });
     this.children.set(child, edge);
     this.sending.set(child, role === 'primary');
     edge.setTracks(role === 'primary' ? this.sendTracks : null);
