@@ -82,3 +82,30 @@ test('the broadcaster and a relay each send with their own codec, bitrate cap an
   assert.equal(relayed.maxBitrate, 1500 * 1000);
   assert.equal(relayed.degradation, 'balanced');
 });
+
+test('the options page (in Japanese) refuses a bitrate out of range beside its field and stores valid encoding settings', { timeout: 60000 }, async (t) => {
+  const session = await startSession();
+  t.after(() => session.close());
+  const peer = await session.viewer({ open: false, settings: { ...session.settings, language: 'ja' } });
+  const options = await peer.context.newPage();
+  await options.goto(`${peer.origin}/options/options.html`);
+  await options.waitForSelector('html[data-ready]');
+  const stored = () => options.evaluate(async () => (await chrome.storage.local.get('settings')).settings.encoding);
+  assert.equal(await options.inputValue('#maxKbps'), '1500', 'stored settings without the group show its defaults');
+  assert.equal(await stored(), undefined);
+  await options.fill('#maxKbps', '50');
+  await options.selectOption('#codec', 'vp9');
+  await options.click('#save');
+  await options.waitForFunction(() => document.querySelector('#maxKbps-error').textContent.length > 0);
+  const error = await options.textContent('#maxKbps-error');
+  t.diagnostic(`maxKbps 50: "${error}"`);
+  assert.match(error, /100〜20000 kbps/);
+  assert.equal(await options.getAttribute('#maxKbps', 'aria-invalid'), 'true');
+  assert.equal(await stored(), undefined, 'nothing stored while a field is wrong');
+  await options.fill('#maxKbps', '800');
+  await options.selectOption('#degradation', 'maintain-framerate');
+  await options.click('#save');
+  await waitFor('the encoding settings to be stored', async () => (await stored())?.maxKbps === 800);
+  assert.deepEqual(await stored(), { maxKbps: 800, codec: 'vp9', degradation: 'maintain-framerate' });
+  assert.equal(await options.textContent('label[for="degradation"]'), '帯域が足りないとき');
+});
