@@ -113,7 +113,10 @@ export class Driver {
   // --- edges where we are the parent ---------------------------------------------------------
 
   callChild(child, role) {
-    this.children.get(child)?.close();
+    // A call again to the same child replaces the old edge without reporting it closed.
+    const old = this.children.get(child);
+    this.children.delete(child);
+    old?.close();
     this.placeholder ??= placeholderTracks();
     const stream = new MediaStream([this.placeholder.video, this.placeholder.audio]);
     // Our own encoding settings on our own upload (encoding.js); a codec that can't be had leaves

@@ -592,6 +592,15 @@ impl Viewer {
         }
         if let Some(c) = self.children.iter_mut().find(|c| c.id == child) {
             c.dropped_at = None;
+            if !c.open && now_ms >= c.last_heard_ms + self.config.switch_timeout_ms {
+                // Named again, and our call never connected (its offer was lost, or refused while
+                // the child could not trust us yet): call again instead of waiting for ever.
+                c.last_heard_ms = now_ms;
+                c.role = role;
+                c.demoted_at = None;
+                self.out.push(ViewerCommand::OpenEdge { child, role });
+                return;
+            }
             if c.role != role {
                 c.role = role;
                 if role == Role::Standby {

@@ -488,3 +488,23 @@ fn a_moved_viewer_keeps_its_old_parent_as_the_standby_it_was_named() {
     assert!(!cmds.contains(&ViewerCommand::CloseEdge { peer: id("p"), side: Side::Up }), "{cmds:?}");
     assert_eq!(v.stats().standby.as_ref(), Some(&id("p")));
 }
+
+#[test]
+fn a_child_named_again_whose_call_never_connected_is_called_again() {
+    let mut p = playing("g", "h");
+    from_coord(&mut p, 100, Message::Feed { epoch: 1, child: id("c"), role: Role::Primary });
+    assert!(p.commands().contains(&ViewerCommand::OpenEdge { child: id("c"), role: Role::Primary }));
+    p.drain_commands();
+    // Named again soon: the call may still connect, nothing new.
+    from_coord(&mut p, 1_000, Message::Feed { epoch: 1, child: id("c"), role: Role::Primary });
+    assert!(p.commands().is_empty(), "{:?}", p.commands());
+    // Named again after the call had its time: it is made again.
+    let later = 100 + ViewerConfig::default().switch_timeout_ms;
+    from_coord(&mut p, later, Message::Feed { epoch: 1, child: id("c"), role: Role::Primary });
+    assert_eq!(p.commands(), &[ViewerCommand::OpenEdge { child: id("c"), role: Role::Primary }]);
+    p.drain_commands();
+    // An edge that connected is never called again.
+    p.handle(later + 10, ViewerEvent::EdgeOpened { peer: id("c"), side: Side::Down }).unwrap();
+    from_coord(&mut p, later + 20_000, Message::Feed { epoch: 1, child: id("c"), role: Role::Primary });
+    assert!(!p.commands().iter().any(|c| matches!(c, ViewerCommand::OpenEdge { .. })), "{:?}", p.commands());
+}
