@@ -7,9 +7,8 @@
 // keep coming. It prints how many messages were tried.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
 import { startSession } from '../harness/session.mjs';
-import { frameSummary, recordFrames, waitFor } from '../harness/browsers.mjs';
+import { frameSummary, launchPlainBrowser, recordFrames, waitFor } from '../harness/browsers.mjs';
 import { settledTree } from '../harness/tree.mjs';
 import { startHostileServer } from '../harness/hostile.mjs';
 
@@ -57,8 +56,7 @@ test('a hostile peer floods the broadcaster while four viewers watch: nothing st
 
   // The attacker: its own browser, no extension, on the same PeerServer.
   hostileServer = await startHostileServer({ port: session.peerServer.port + 500 });
-  attacker = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
+  attacker = await launchPlainBrowser();
   const page = await attacker.newPage();
   await page.goto(hostileServer.url);
   const server = { host: '127.0.0.1', port: session.peerServer.port, path: session.peerServer.path, key: 'peerjs', secure: false };

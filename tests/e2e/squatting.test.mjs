@@ -5,9 +5,8 @@
 // goes, the broadcaster gets its id back, proves itself, and the viewer plays the real broadcast.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium } from 'playwright-core';
 import { startSession, STREAMER } from '../harness/session.mjs';
-import { waitFor } from '../harness/browsers.mjs';
+import { launchPlainBrowser, waitFor } from '../harness/browsers.mjs';
 import { startHostileServer } from '../harness/hostile.mjs';
 
 test('a squatter on the broadcaster id is reported and refused; the real broadcast then plays', { timeout: 180000 }, async (t) => {
@@ -34,8 +33,7 @@ test('a squatter on the broadcaster id is reported and refused; the real broadca
   // The squatter takes the id while the broadcaster is off, and the broadcaster starts again.
   await bFrame.evaluate(() => window.treecast.stopBroadcast());
   hostileServer = await startHostileServer({ port: session.peerServer.port + 600 });
-  attacker = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--use-fake-ui-for-media-stream', '--allow-loopback-in-peer-connection'] });
+  attacker = await launchPlainBrowser();
   const page = await attacker.newPage();
   await page.goto(hostileServer.url);
   const server = { host: '127.0.0.1', port: session.peerServer.port, path: session.peerServer.path, key: 'peerjs', secure: false };

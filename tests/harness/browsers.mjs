@@ -100,6 +100,16 @@ export async function launchPeer({ name, user, nico, settings, extensionDir = EX
   return peer;
 }
 
+/**
+ * A plain Chromium without the extension (an attacker's page, a probe), on loopback, allowed to
+ * make WebRTC connections there; `extraArgs` adds flags.
+ */
+export function launchPlainBrowser(extraArgs = []) {
+  return chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run',
+      '--allow-loopback-in-peer-connection', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream', ...extraArgs] });
+}
+
 /** Starts recording presented frames in a player frame (independent of the player's own counters). */
 export async function recordFrames(frame) {
   await frame.evaluate(() => {
