@@ -1,6 +1,6 @@
 //! The tree's invariants, checked in full (O(n)) by tests after every event.
 
-use super::{Coordinator, Policy, F_DETACHED, F_OVERLOADED, F_WANTS_STANDBY, NONE, ROOT};
+use super::{Coordinator, Policy, F_DETACHED, F_OVERLOADED, F_SUSPECT, F_WANTS_STANDBY, NONE, ROOT};
 use std::fmt;
 
 /// The first broken rule found, with the offending peer.
@@ -154,10 +154,15 @@ impl Coordinator {
         Ok(())
     }
 
-    /// No free slot outside the subtree of `x` (so its excess children cannot move).
+    /// No free slot in sight outside the subtree of `x` (so its excess children cannot move).
+    /// A suspect's slots are out of sight until its suspicion ends (`suspect_ms` at most, a
+    /// child cannot renew it once moved off), so they do not count.
     fn no_room_outside(&self, x: u32) -> bool {
         (0..self.nodes.len() as u32).all(|t| {
-            !self.is_live(t) || self.nodes[t as usize].children >= self.cap(t) || !self.reaches_root_avoiding(t, x)
+            !self.is_live(t)
+                || self.nodes[t as usize].flags & F_SUSPECT != 0
+                || self.nodes[t as usize].children >= self.cap(t)
+                || !self.reaches_root_avoiding(t, x)
         })
     }
 }

@@ -1035,6 +1035,12 @@ impl Coordinator {
         self.rng.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
+    /// A random index below `len`, from the generator's high bits: its low bits are weak (a
+    /// two-item pool drew the same item eight times running).
+    fn random_index(&mut self, len: usize) -> usize {
+        ((self.next_random() >> 32) * len as u64 >> 32) as usize
+    }
+
     // ----- standby choice -------------------------------------------------------------------
 
     /// Picks and connects a standby parent for `v`; false when none fits now.
@@ -1042,16 +1048,9 @@ impl Coordinator {
         if !self.needs_standby(v) {
             return true;
         }
-        let p = self.nodes[v as usize].parent;
-        let mut chosen = NONE;
-        // The children of the broadcaster's children are backed by the broadcaster's reserve.
-        if self.nodes[p as usize].parent == ROOT
-            && self.nodes[ROOT as usize].backed < self.backing_limit(ROOT)
-        {
-            chosen = ROOT;
-        }
+        let mut chosen = self.choose_backer(v, NONE);
         if chosen == NONE {
-            chosen = self.pick_backer(v);
+            chosen = self.trade_backer(v);
         }
         if chosen == NONE {
             return false;
@@ -1062,11 +1061,53 @@ impl Coordinator {
         true
     }
 
+    /// A backer for `v` other than `exclude`, or NONE.
+    fn choose_backer(&mut self, v: u32, exclude: u32) -> u32 {
+        let p = self.nodes[v as usize].parent;
+        // The children of the broadcaster's children are backed by the broadcaster's reserve.
+        if self.nodes[p as usize].parent == ROOT
+            && self.nodes[ROOT as usize].backed < self.backing_limit(ROOT)
+        {
+            return ROOT;
+        }
+        self.pick_backer(v, exclude)
+    }
+
+    /// Two peers never back each other, so a viewer whose only possible backers are viewers it
+    /// backs itself would wait for good (seen in a real 8-viewer tree). Hands one of them, `w`,
+    /// another backer and returns `w` to back `v` instead. NONE when no trade works.
+    fn trade_backer(&mut self, v: u32) -> u32 {
+        let mut w = self.nodes[v as usize].first_backed;
+        for _ in 0..4 {
+            if w == NONE {
+                break;
+            }
+            let next = self.nodes[w as usize].next_backed;
+            if self.nodes[w as usize].backed < self.backing_limit(w) {
+                self.unlink_standby(w);
+                if self.standby_valid(v, w) {
+                    let other = self.choose_backer(w, v);
+                    if other != NONE {
+                        self.disconnect(v, w);
+                        self.link_standby(other, w);
+                        self.connect(other, w, Role::Standby);
+                        self.mark_dirty(w);
+                        return w;
+                    }
+                }
+                self.link_standby(v, w); // no trade: as it was
+            }
+            w = next;
+        }
+        NONE
+    }
+
     /// A few random candidates: a half-used shared slot first (it takes the standby without
     /// using up a slot), then backers below the shallowest free depth (placement fills that
     /// depth first, so a standby held there would soon be dropped to make room for a primary
-    /// child), then a spare slot of its own over a shared one. NONE when none fits.
-    fn pick_backer(&mut self, v: u32) -> u32 {
+    /// child), then a spare slot of its own over a shared one. NONE when none fits (`exclude`
+    /// never fits).
+    fn pick_backer(&mut self, v: u32, exclude: u32) -> u32 {
         let frontier = self.free_depth().unwrap_or(0);
         let mut best = NONE;
         let mut best_score = 0;
@@ -1076,13 +1117,13 @@ impl Coordinator {
                 if len == 0 {
                     break;
                 }
-                let i = (self.next_random() % len as u64) as usize;
+                let i = self.random_index(len);
                 let s = if packs { self.packs.items[i] } else { self.spare.items[i] };
                 let score = 1
                     + 4 * packs as u8
                     + 2 * (self.nodes[s as usize].depth > frontier) as u8
                     + self.exclusive_room(s) as u8;
-                if score > best_score && self.standby_valid(v, s) {
+                if score > best_score && s != exclude && self.standby_valid(v, s) {
                     best = s;
                     best_score = score;
                     // Good enough: a half-used slot below the frontier, or a deep slot of its own.
