@@ -129,16 +129,16 @@ export class Driver {
     const edge = new Edge(call, 'parent');
     edge.attachControl();
     // Connected: cap and degradation preference, kept from then on across park/unpark and new upstreams.
-    edge.addEventListener('open', () => applySendParameters(edge.pc, encoding).then((problem) => problem && noteOnce(problem)), { once: true });
+    edge.addEventListener('open', () => edge.tune(() => applySendParameters(edge.pc, encoding).then((problem) => problem && noteOnce(problem))), { once: true });
     this.children.set(child, edge);
     this.sending.set(child, role === 'primary');
-    edge.setTracks(role === 'primary' ? this.sendTracks : null);
+    edge.setTracks(this.sendTracks, role === 'primary');
     this.wireEdge(edge, this.children);
   }
 
   setSending(child, on) {
     this.sending.set(child, on);
-    this.children.get(child)?.setTracks(on ? this.sendTracks : null);
+    this.children.get(child)?.setTracks(this.sendTracks, on);
   }
 
   /** New media to forward (a new upstream, or the broadcaster's source): swap, never renegotiate. */
@@ -146,7 +146,8 @@ export class Driver {
     this.tracks = tracks;
     this.forwarder?.from(tracks?.video ?? null);
     this.sendTracks = tracks && this.forwarder ? { video: this.forwarder.track, audio: tracks.audio } : tracks;
-    for (const [child, edge] of this.children) if (this.sending.get(child)) edge.setTracks(this.sendTracks);
+    // Parked edges too: a standby then sends the moment it is activated.
+    for (const [child, edge] of this.children) edge.setTracks(this.sendTracks, this.sending.get(child) ?? false);
     const shown = this.display.getTracks();
     const next = tracks ? [tracks.video, this.audible ? tracks.audio : null].filter(Boolean) : [];
     for (const t of shown) if (!next.includes(t)) this.display.removeTrack(t);

@@ -1,0 +1,72 @@
+// A standby edge in real Chromium: connected ahead of need with its senders parked (no media
+// bytes, the track kept so that unparking sends at once), and taken over by its child the moment
+// the child's parent leaves. Four viewers with two slots each give one viewer at depth 3 whose
+// standby is another viewer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startSession } from '../harness/session.mjs';
+import { frameSummary, recordFrames, waitFor } from '../harness/browsers.mjs';
+import { settledTree } from '../harness/tree.mjs';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** The sending side of `from`'s edge to `child`: bytes sent so far and each sender's state. */
+function downEdge(frame, child) {
+  return frame.evaluate(async (child) => {
+    const edge = window.treecast.node.driver.children.get(child);
+    if (!edge?.pc) return null;
+    let bytes = 0;
+    (await edge.pc.getStats()).forEach((r) => { if (r.type === 'outbound-rtp') bytes += r.bytesSent ?? 0; });
+    const senders = edge.pc.getSenders().map((s) => ({
+      kind: s.track?.kind ?? null,
+      active: (s.getParameters().encodings ?? []).some((e) => e.active !== false),
+    }));
+    return { open: edge.isOpen, bytes, senders };
+  }, child);
+}
+
+/** When `text` first appears in a peer's driver log at or after `since` (wall clock), or null. */
+function logTime(frame, text, since) {
+  return frame.evaluate(([text, since]) => window.treecast.node.driver.log.find((e) => e.t >= since && e.text === text)?.t ?? null, [text, since]);
+}
+
+test('a standby edge sends nothing while parked and feeds its child at once when the parent leaves', { timeout: 240000 }, async (t) => {
+  const session = await startSession({ slots: 2 });
+  t.after(() => session.close());
+  const broadcaster = await session.broadcaster();
+  const viewers = [];
+  for (let i = 0; i < 4; i++) viewers.push(await session.viewer());
+  await Promise.all(viewers.map((v) => session.playing(v, { timeout: 60000 })));
+  for (const v of viewers) await recordFrames(await v.player());
+  const tree = await settledTree(broadcaster, 4);
+  const peers = new Map(await Promise.all(viewers.map(async (v) => [(await v.stats()).peerId, v])));
+  const node = tree.nodes.find((n) => n.depth >= 3 && n.standby && n.standby !== tree.broadcaster);
+  assert.ok(node, `a viewer backed by another viewer: ${JSON.stringify(tree.nodes)}`);
+  const child = peers.get(node.id);
+  const standby = peers.get(node.standby);
+  const parent = peers.get(node.parent);
+  const standbyFrame = await standby.player();
+
+  // Parked: open, encodings off, tracks attached, and not one media byte over two seconds.
+  const a = await downEdge(standbyFrame, node.id);
+  await sleep(2000);
+  const b = await downEdge(standbyFrame, node.id);
+  t.diagnostic(`parked standby ${standby.name} -> ${child.name}: ${b.bytes - a.bytes} bytes in 2 s; senders ${JSON.stringify(b.senders)}`);
+  assert.ok(b.open, 'the standby edge is open');
+  assert.equal(b.bytes - a.bytes, 0, 'a parked standby sends no media');
+  assert.ok(b.senders.every((s) => !s.active), 'parked senders are inactive');
+  assert.ok(b.senders.every((s) => s.kind), 'parked senders keep their track, ready to send');
+
+  // The parent closes its tab: the child takes its standby as parent and keeps playing.
+  const closeAt = Date.now();
+  await parent.closeTab();
+  const childFrame = await child.player();
+  await waitFor(`${child.name} to receive its standby's media`, () => logTime(childFrame, `media from ${node.standby}`, closeAt), { timeout: 15000 });
+  await sleep(3000);
+  const gap = await frameSummary(childFrame, closeAt, closeAt + 3000);
+  const unparked = await logTime(standbyFrame, `sending ${node.id} true`, closeAt);
+  const firstMedia = await logTime(childFrame, `media from ${node.standby}`, closeAt);
+  t.diagnostic(`${parent.name} left: ${standby.name} unparked ${unparked - closeAt} ms after the close, ${child.name} had its media ${firstMedia - closeAt} ms after; largest gap ${gap.maxGapMs} ms`);
+  assert.ok(unparked, 'the child activated its standby');
+  assert.ok(gap.maxGapMs < 1500, `${child.name} froze ${gap.maxGapMs} ms`);
+});
