@@ -49,10 +49,24 @@ async function gapsAfter(peers, since, windowMs, starts) {
 // miss, every viewer's commands; `todo` keeps a miss from failing the suite.
 const KNOWN_FAILING = 'graceful-leave gaps reach 250-460 ms with eleven browsers on two cores (issue 4)';
 
-/** settledTree, and on a timeout the tree and every viewer's commands of the last 60 s. */
+/**
+ * settledTree, once every viewer sits where the tree says (no move still under way: the reload
+ * must find a still tree); on a timeout the tree and every viewer's commands of the last 60 s.
+ */
 async function settled(t, broadcaster, viewers, count) {
   try {
-    return await settledTree(broadcaster, count);
+    await settledTree(broadcaster, count);
+    const alive = viewers.filter((v) => !v.gone);
+    return await waitFor('every viewer to sit where the tree says', async () => {
+      const tree = await readTree(broadcaster);
+      const at = new Map(tree.nodes.map((n) => [n.id, n]));
+      for (const v of alive) {
+        const s = await v.stats();
+        const n = at.get(s.peerId);
+        if (!n || s.parentId !== n.parent || (s.standbyId ?? null) !== (n.standby ?? null)) return false;
+      }
+      return tree.nodes.length === count ? tree : false;
+    }, { timeout: 30000, interval: 250 });
   } catch (err) {
     const alive = viewers.filter((v) => !v.gone);
     const names = await peerNames(alive, broadcaster);

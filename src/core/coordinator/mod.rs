@@ -1177,6 +1177,7 @@ impl Coordinator {
             if let Some(at) = &at {
                 self.adopt_report(x, at);
             }
+            self.renew_edges(x, at.as_ref());
             self.mark_dirty(x);
             return Ok(());
         }
@@ -1258,6 +1259,23 @@ impl Coordinator {
         }
     }
 
+    /// A placed viewer that reports a parent or standby other than ours lacks that edge: the
+    /// `feed` that should have opened it was lost (or its call failed), and an `assign` alone
+    /// would leave it waiting for a call that never comes. `feed` again (a parent already
+    /// feeding it ignores that).
+    fn renew_edges(&mut self, x: u32, at: Option<&Position>) {
+        let (p, s) = (self.nodes[x as usize].parent, self.nodes[x as usize].standby);
+        let same = |peer: Option<&PeerId>, name: Option<&PeerId>| peer.is_some() && peer == name;
+        let parent_known = same(at.and_then(|a| a.parent.as_ref()), self.name(p));
+        let standby_known = same(at.and_then(|a| a.standby.as_ref()), self.name(s));
+        if p != NONE && !parent_known {
+            self.connect(p, x, Role::Primary);
+        }
+        if s != NONE && !standby_known {
+            self.connect(s, x, Role::Standby);
+        }
+    }
+
     /// Removes the `drop`/`feed` commands for edge p->c pushed since `start`.
     fn forget_edge_commands(&mut self, start: usize, p: u32, c: u32) {
         let (pid, cid) = (self.id(p).clone(), self.id(c).clone());
@@ -1320,10 +1338,15 @@ impl Coordinator {
     }
 
     fn begin_probation(&mut self, x: u32) {
+        self.begin_probation_for(x, self.config.probation_ms);
+    }
+
+    /// Puts `x` on probation for `ms` (entries must come in order of their deadlines).
+    fn begin_probation_for(&mut self, x: u32, ms: u64) {
         self.nodes[x as usize].flags |= F_PROBATION;
         let hash = Self::hash_id(self.hash_key, self.id(x));
         // Whole seconds, rounded up: 12 bytes an entry (memory per viewer is a target).
-        let until_s = (self.now_ms + self.config.probation_ms).div_ceil(1000).min(u32::MAX as u64) as u32;
+        let until_s = (self.now_ms + ms).div_ceil(1000).min(u32::MAX as u64) as u32;
         self.probation.push_back((x, hash, until_s));
     }
 

@@ -3,8 +3,10 @@
 //! The snapshot is compact JSON: one `[id, slots, parent, standby]` row per viewer, parents
 //! before children; `parent`/`standby` are 0 for the broadcaster or the 1-based row of a viewer.
 //! It is validated like a network message on restore (storage can be stale or tampered with).
+//! Viewers still on probation are listed as `[row, seconds left]`: a reload must neither launder
+//! a newcomer into a proven relay nor change where the next joiners and moves go.
 
-use super::{Config, Coordinator, NONE, ROOT};
+use super::{Config, Coordinator, F_PROBATION, NONE, ROOT};
 use crate::core::ids::PeerId;
 use crate::core::protocol::{Role, MAX_SLOTS};
 use serde::{Deserialize, Serialize};
@@ -20,6 +22,8 @@ pub struct Snapshot {
     /// The session that saved it.
     pub epoch: u32,
     pub nodes: Vec<SnapshotNode>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub probation: Vec<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +36,7 @@ pub enum RestoreError {
     DuplicateId(PeerId),
     BadParent(usize),
     BadStandby(usize),
+    BadProbation(usize),
     Slots(usize),
     Json(String),
 }
@@ -75,7 +80,17 @@ impl Coordinator {
                 SnapshotNode(self.id(x).clone(), n.slots, row[n.parent as usize], standby)
             })
             .collect();
-        Snapshot { v: SNAPSHOT_VERSION, epoch: self.config.epoch, nodes }
+        // One entry per viewer: the queue may hold an older one for the same slot.
+        let mut left = HashMap::new();
+        for &(x, hash, until_s) in &self.probation {
+            if self.same_viewer(x, hash) && self.nodes[x as usize].flags & F_PROBATION != 0 {
+                let secs = (until_s as u64 * 1000).saturating_sub(self.now_ms).div_ceil(1000) as u32;
+                left.insert(row[x as usize], secs);
+            }
+        }
+        let mut probation: Vec<(u32, u32)> = left.into_iter().collect();
+        probation.sort_unstable();
+        Snapshot { v: SNAPSHOT_VERSION, epoch: self.config.epoch, nodes, probation }
     }
 
     /// Rebuilds the tree after a reload. Only the broadcaster's own edges are re-opened (they
@@ -103,6 +118,13 @@ impl Coordinator {
                 return Err(RestoreError::BadStandby(i));
             }
         }
+        let longest_s = config.probation_ms.div_ceil(1000) as u32 + 1; // deadlines round up
+        let mut rows = vec![false; snapshot.nodes.len() + 1];
+        for (i, &(row, secs)) in snapshot.probation.iter().enumerate() {
+            if row == 0 || row as usize > snapshot.nodes.len() || secs > longest_s || std::mem::replace(&mut rows[row as usize], true) {
+                return Err(RestoreError::BadProbation(i));
+            }
+        }
         let mut c = Coordinator::new(config);
         c.now_ms = now_ms;
         let mut index_of = Vec::with_capacity(snapshot.nodes.len() + 1);
@@ -112,6 +134,15 @@ impl Coordinator {
             index_of.push(x);
             let p = index_of[*parent as usize];
             c.attach(x, p);
+        }
+        // Probations go on where they were (the reload's own time is not served).
+        let mut probation: Vec<(u32, u32)> = snapshot.probation.clone();
+        probation.sort_by_key(|&(_, secs)| secs);
+        for (row, secs) in probation {
+            let x = index_of[row as usize];
+            c.unindex_node(x);
+            c.begin_probation_for(x, secs as u64 * 1000);
+            c.reindex(x);
         }
         for (i, SnapshotNode(_, _, _, standby)) in snapshot.nodes.iter().enumerate() {
             let x = index_of[i + 1];

@@ -342,6 +342,10 @@ fn restore_rejects_bad_snapshots() {
         r#"{"v":1,"epoch":1,"nodes":[["a",99,0,null]]}"#,
         r#"{"v":1,"epoch":1,"nodes":[["a b",1,0,null]]}"#,
         r#"{"v":1,"epoch":1,"nodes":[],"x":1}"#,
+        r#"{"v":1,"epoch":1,"nodes":[["a",1,0,null]],"probation":[[0,5]]}"#,
+        r#"{"v":1,"epoch":1,"nodes":[["a",1,0,null]],"probation":[[2,5]]}"#,
+        r#"{"v":1,"epoch":1,"nodes":[["a",1,0,null]],"probation":[[1,5],[1,6]]}"#,
+        r#"{"v":1,"epoch":1,"nodes":[["a",1,0,null]],"probation":[[1,4000000000]]}"#,
     ];
     for text in bad {
         let r = Snapshot::from_json(text).and_then(|s| Coordinator::restore(&s, 0, cfg()));
@@ -480,4 +484,64 @@ fn a_viewer_backed_only_by_those_it_backs_trades_with_one() {
     let v = node(&view, "v");
     assert!(v.standby.is_some(), "v has no standby: {view:?}");
     assert!(view.iter().filter(|n| n.depth >= 2).all(|n| n.standby.is_some()), "{view:?}");
+}
+
+#[test]
+fn a_viewer_missing_its_edges_gets_them_fed_again() {
+    // A resync (`join` from a placed viewer) that reports no parent or another one means the
+    // `feed` for its edge was lost: the coordinator sends it again, not just an `assign`.
+    let mut c = coord(Policy::Treecast);
+    for (i, n) in ["a", "b", "c", "d"].iter().enumerate() {
+        join(&mut c, i as u64, n, 2);
+    }
+    c.handle(10, Event::Tick).unwrap();
+    let v = c.view();
+    let d = node(&v, "d").clone();
+    let standby = d.standby.clone().expect("d has a standby");
+    c.clear_commands();
+    c.handle(20, Event::Join { peer: id("d"), slots: 2, at: Some(Position { parent: Some(d.parent.clone()), standby: None }) }).unwrap();
+    let cmds = c.commands().to_vec();
+    assert!(cmds.contains(&Command::Connect { parent: standby.clone(), child: id("d"), role: Role::Standby }), "{cmds:?}");
+    assert!(!cmds.iter().any(|k| matches!(k, Command::Connect { role: Role::Primary, .. })), "{cmds:?}");
+    c.clear_commands();
+    c.handle(30, Event::Join { peer: id("d"), slots: 2, at: None }).unwrap();
+    let cmds = c.commands().to_vec();
+    assert!(cmds.contains(&Command::Connect { parent: d.parent.clone(), child: id("d"), role: Role::Primary }), "{cmds:?}");
+    // Where it sits as we think: nothing to send again.
+    c.clear_commands();
+    c.handle(40, Event::Join { peer: id("d"), slots: 2, at: Some(Position { parent: Some(d.parent), standby: Some(standby) }) }).unwrap();
+    assert!(!c.commands().iter().any(|k| matches!(k, Command::Connect { .. })), "{:?}", c.commands());
+    c.check_invariants().unwrap();
+}
+
+#[test]
+fn probation_survives_a_reload() {
+    // Newcomers restored as proven relays would change where the next joiners and moves go
+    // (edges rebuilt below the broadcaster after its reload) and launder a newcomer.
+    let mut c = coord(Policy::Treecast);
+    for i in 0..6 {
+        join(&mut c, 40_000 + i * 1000, &format!("v{i}"), 2);
+    }
+    c.handle(50_000, Event::Tick).unwrap();
+    let snap = c.snapshot();
+    assert_eq!(snap.probation.len(), 6, "{snap:?}");
+    assert!(snap.probation.iter().all(|&(_, secs)| (20..=30).contains(&secs)), "{snap:?}");
+    let text = snap.to_json();
+    let mut r = Coordinator::restore(&Snapshot::from_json(&text).unwrap(), 1_000, Config::new(Policy::Treecast, b(), 8)).unwrap();
+    r.check_invariants().unwrap();
+    let by_id = |c: &Coordinator| {
+        let s = c.snapshot();
+        let mut v: Vec<(String, u32)> = s.probation.iter().map(|&(row, secs)| (s.nodes[row as usize - 1].0.to_string(), secs)).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(by_id(&r), by_id(&c));
+    assert!(!r.is_settled(), "probation still runs");
+    r.handle(1_000 + 31_000, Event::Tick).unwrap();
+    r.check_invariants().unwrap();
+    assert!(r.snapshot().probation.is_empty());
+    // A snapshot without the list (saved before it existed) restores everyone as proven.
+    let old = text.split(",\"probation\"").next().unwrap().to_string() + "}";
+    let r = Coordinator::restore(&Snapshot::from_json(&old).unwrap(), 1_000, Config::new(Policy::Treecast, b(), 8)).unwrap();
+    assert!(r.snapshot().probation.is_empty(), "{old}");
 }
