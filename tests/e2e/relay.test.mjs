@@ -43,11 +43,11 @@ async function gapsAfter(peers, since, windowMs, starts) {
 }
 
 // Not yet reliable on this 2-core machine (issue 4 stays open): eleven browsers saturate the CPU
-// (gaps of 200-300 ms appear with no event at all), and a graceful leave's gaps below the leaver
-// land between 110 and 460 ms from run to run, around the issue's 250 ms bound; crashes stay under
-// 550 ms and reloads under 1.3 s. It runs in every `make test` and reports its figures and, on a
-// miss, every viewer's commands; `todo` keeps a miss from failing the suite.
-const KNOWN_FAILING = 'graceful-leave gaps reach 250-460 ms with eleven browsers on two cores (issue 4)';
+// (gaps of 190-620 ms appear at viewers no event touches), and a graceful leave's gaps below the
+// leaver land between 245 and 800 ms from run to run, around and above the issue's 250 ms bound;
+// crashes stay under 650 ms and reloads under 2 s. It runs in every `make test` and reports its
+// figures and, on a miss, every viewer's commands; `todo` keeps a miss from failing the suite.
+const KNOWN_FAILING = 'graceful-leave gaps reach 250-800 ms with eleven browsers on two cores (issue 4)';
 
 /**
  * settledTree, once every viewer sits where the tree says (no move still under way: the reload
