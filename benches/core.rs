@@ -38,6 +38,8 @@ struct Row {
     policy: &'static str,
     n: usize,
     join_total_s: f64,
+    /// Of which the ticks (every 100 joins: probation ends, standby retries, settling moves).
+    join_tick_s: f64,
     join_cpu_s: f64,
     churn_cpu_rate: f64,
     join_rate: f64,
@@ -78,6 +80,7 @@ fn run(policy: Policy, n: usize) -> Row {
 
     // Joins.
     let mut join_cmds = 0usize;
+    let mut join_tick_ns = 0u64;
     let c0 = cpu_seconds();
     let t0 = Instant::now();
     for i in 0..n {
@@ -85,7 +88,9 @@ fn run(policy: Policy, n: usize) -> Row {
         join_cmds += w.join();
         samples.push(t.elapsed().as_nanos().min(u32::MAX as u128) as u32);
         if i % 100 == 99 {
+            let t = Instant::now();
             w.tick();
+            join_tick_ns += t.elapsed().as_nanos() as u64;
         }
     }
     let join_total = t0.elapsed().as_secs_f64();
@@ -133,6 +138,7 @@ fn run(policy: Policy, n: usize) -> Row {
         policy: if policy == Policy::Treecast { "treecast" } else { "seed" },
         n,
         join_total_s: join_total,
+        join_tick_s: join_tick_ns as f64 / 1e9,
         join_cpu_s: join_cpu,
         churn_cpu_rate: n as f64 / churn_cpu,
         join_rate: n as f64 / join_total,
@@ -167,17 +173,18 @@ fn main() {
     }
     println!();
     println!(
-        "| policy   | viewers   | joins wall  | joins CPU | joins/s    | join p99 | bytes/viewer | churn ev/s | churn ev/s (CPU) | churn mean | churn p99 | max depth | mean depth | standby coverage | cmds/join | cmds/churn ev |"
+        "| policy   | viewers   | joins wall  | of it ticks | joins CPU | joins/s    | join p99 | bytes/viewer | churn ev/s | churn ev/s (CPU) | churn mean | churn p99 | max depth | mean depth | standby coverage | cmds/join | cmds/churn ev |"
     );
     println!(
-        "|----------|-----------|-------------|-----------|------------|----------|--------------|------------|------------------|------------|-----------|-----------|------------|------------------|-----------|---------------|"
+        "|----------|-----------|-------------|-------------|-----------|------------|----------|--------------|------------|------------------|------------|-----------|-----------|------------|------------------|-----------|---------------|"
     );
     for r in &rows {
         println!(
-            "| {:<8} | {:>9} | {:>9.3} s | {:>7.2} s | {:>10.0} | {:>5} ns | {:>12.1} | {:>10.0} | {:>16.0} | {:>7.0} ns | {:>6} ns | {:>9} | {:>10.2} | {:>15.1}% | {:>9.2} | {:>13.2} |",
+            "| {:<8} | {:>9} | {:>9.3} s | {:>9.3} s | {:>7.2} s | {:>10.0} | {:>5} ns | {:>12.1} | {:>10.0} | {:>16.0} | {:>7.0} ns | {:>6} ns | {:>9} | {:>10.2} | {:>15.1}% | {:>9.2} | {:>13.2} |",
             r.policy,
             r.n,
             r.join_total_s,
+            r.join_tick_s,
             r.join_cpu_s,
             r.join_rate,
             r.join_p99_ns,
