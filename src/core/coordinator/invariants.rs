@@ -25,7 +25,7 @@ impl Coordinator {
     /// Checks every rule; `Err` names the first violation.
     ///
     /// - the primary edges form one tree rooted at the broadcaster (every viewer reachable, no
-    ///   cycle, depths consistent, child counts right);
+    ///   cycle, depths and branch labels consistent, child counts right);
     /// - no node has more primary children than its capacity, except an overload transient that
     ///   is registered, retried every tick and younger than `overload_grace_ms` (or older only
     ///   while no free slot exists for the excess children);
@@ -64,6 +64,9 @@ impl Coordinator {
                 ensure!(child.flags & F_DETACHED == 0, "{:?}: still marked detached", self.name(k));
                 ensure!(child.parent == x, "{:?}: parent link mismatch", self.name(k));
                 ensure!(child.depth == node.depth + 1, "{:?}: depth {} under depth {}", self.name(k), child.depth, node.depth);
+                for (i, &d) in super::BRANCH_DEPTHS.iter().enumerate() {
+                    ensure!(child.depth <= d || child.branch[i] == node.branch[i], "{:?}: branch label {i} differs from its parent's", self.name(k));
+                }
                 count += 1;
                 reached += 1;
                 stack.push(k);
@@ -94,7 +97,7 @@ impl Coordinator {
                 ensure!(self.config.policy == Policy::Treecast, "seed policy has standbys");
                 ensure!(self.is_live(s), "{:?}: dead standby", self.name(x as u32));
                 ensure!(node.depth >= 2, "{:?}: standby at depth {}", self.name(x as u32), node.depth);
-                ensure!(self.standby_valid(x as u32, s), "{:?}: standby {:?} in its parent's subtree, or backed by it", self.name(x as u32), self.name(s));
+                ensure!(self.standby_rule(x as u32, s, false), "{:?}: standby {:?} in its parent's subtree, or backed by it", self.name(x as u32), self.name(s));
                 backed[s as usize] += 1;
             } else if self.needs_standby(x as u32) {
                 ensure!(node.flags & F_WANTS_STANDBY != 0, "{:?}: no standby and not queued", self.name(x as u32));
