@@ -118,7 +118,7 @@ impl Coordinator {
             }
             ensure!(count == node.backed, "{:?}: backed list length", self.name(x as u32));
             // Pools (a suspect is in none), each in the right one: free slots of nodes on probation in
-            // `free_new`/`roomy_new`.
+            // `free_new`/`roomy_new`, idle relays on probation in `idle_new`.
             let x32 = x as u32;
             let suspect = node.flags & super::F_SUSPECT != 0;
             if suspect {
@@ -137,7 +137,11 @@ impl Coordinator {
             ensure!(!roomy || roomy_pool.holds(node.depth, node.roomy_pos, x32), "{:?}: not where its roomy pool says", self.name(x32));
             let leaf = !suspect && x32 != ROOT && node.children == 0;
             ensure!((node.leaf_pos != super::NOT_IN) == leaf, "{:?}: leaf pool membership wrong", self.name(x32));
-            let leaf_pool = if node.flags & super::F_PHONE_POOL != 0 { &self.phones } else { &self.idle_relays };
+            let leaf_pool = match (node.flags & super::F_PHONE_POOL != 0, new) {
+                (true, _) => &self.phones,
+                (false, false) => &self.idle_relays,
+                (false, true) => &self.idle_new,
+            };
             ensure!(!leaf || leaf_pool.holds(node.depth, node.leaf_pos, x32), "{:?}: not where its leaf pool says", self.name(x32));
             ensure!(!leaf || (node.flags & super::F_PHONE_POOL != 0) == (self.cap(x32) == 0), "{:?}: in the wrong leaf pool", self.name(x32));
             let spare = !suspect && x32 != ROOT && node.backed < self.backing_limit(x32);
@@ -151,7 +155,7 @@ impl Coordinator {
         let members = |pos: fn(&super::Node) -> u32| self.nodes.iter().filter(|n| pos(n) != super::NOT_IN).count();
         ensure!(self.free.len() + self.free_new.len() == members(|n| n.free_pos), "free pools hold strangers");
         ensure!(self.roomy.len() + self.roomy_new.len() == members(|n| n.roomy_pos), "roomy pools hold strangers");
-        ensure!(self.idle_relays.len() + self.phones.len() == members(|n| n.leaf_pos), "leaf pools hold strangers");
+        ensure!(self.idle_relays.len() + self.idle_new.len() + self.phones.len() == members(|n| n.leaf_pos), "leaf pools hold strangers");
         let spares = self.spare.items.len() + self.packs.items.len();
         ensure!(spares == members(|n| n.spare_pos), "spare pools hold strangers");
         Ok(())

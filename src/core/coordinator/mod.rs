@@ -65,7 +65,7 @@ const F_DIRTY: u16 = 1; // position changed: send `assign` at the end of the eve
 const F_WANTS_STANDBY: u16 = 2; // queued in `standby_queue`
 const F_REPOSITION: u16 = 4; // queued in `reposition_queue` (hangs deeper than needed after a failover)
 const F_OVERLOADED: u16 = 8; // more primary children than capacity (transient, see `overloaded`)
-const F_PHONE_POOL: u16 = 16; // its leaf position is in `phones`, not `idle_relays`
+const F_PHONE_POOL: u16 = 16; // its leaf position is in `phones`, not `idle_relays` / `idle_new`
 const F_DETACHED: u16 = 32; // in a subtree being moved: kept out of every pool until attached
 const F_LIVE: u16 = 64; // the slot holds a viewer (or the broadcaster)
 const F_PACK_POOL: u16 = 128; // its spare position is in `packs`, not `spare`
@@ -338,8 +338,13 @@ pub struct Coordinator {
     /// `free` and `roomy` of nodes on probation: used only while `free` is empty.
     free_new: DepthBuckets,
     roomy_new: DepthBuckets,
-    /// Childless nodes that can relay, by depth (replacement and settling candidates).
+    /// Childless nodes past probation that can relay, by depth (replacement and settling
+    /// candidates).
     idle_relays: DepthBuckets,
+    /// The same on probation, apart: replacement takes one only when no proven idle relay can,
+    /// and the deepest idle relays are mostly newcomers (1M viewers: 22 nodes read a search,
+    /// 18 of them on probation, when both shared one pool).
+    idle_new: DepthBuckets,
     /// Childless nodes that cannot relay, by depth.
     phones: DepthBuckets,
     /// Nodes (not the broadcaster) that can back one more standby, without a half-used shared slot.
@@ -384,6 +389,7 @@ impl Coordinator {
             free_new: DepthBuckets::default(),
             roomy_new: DepthBuckets::default(),
             idle_relays: DepthBuckets::default(),
+            idle_new: DepthBuckets::default(),
             phones: DepthBuckets::default(),
             spare: FlatPool::default(),
             packs: FlatPool::default(),
@@ -641,17 +647,18 @@ impl Coordinator {
         set_bucket(roomy_pool, nodes, x, depth, was.1, roomy, |n| &mut n.roomy_pos);
         let in_leaf = nodes[x as usize].leaf_pos != NOT_IN;
         let was_phone = flags & F_PHONE_POOL != 0;
+        let idle = if new { &mut self.idle_new } else { &mut self.idle_relays };
         if in_leaf && leaf && was_phone == phone {
-            let pool = if phone { &mut self.phones } else { &mut self.idle_relays };
+            let pool = if phone { &mut self.phones } else { idle };
             set_bucket(pool, nodes, x, depth, true, true, |n| &mut n.leaf_pos);
         } else {
             if in_leaf {
-                let pool = if was_phone { &mut self.phones } else { &mut self.idle_relays };
+                let pool = if was_phone { &mut self.phones } else { &mut *idle };
                 set_bucket(pool, nodes, x, depth, true, false, |n| &mut n.leaf_pos);
                 nodes[x as usize].flags &= !F_PHONE_POOL;
             }
             if leaf {
-                let pool = if phone { &mut self.phones } else { &mut self.idle_relays };
+                let pool = if phone { &mut self.phones } else { idle };
                 set_bucket(pool, nodes, x, depth, false, true, |n| &mut n.leaf_pos);
                 if phone {
                     nodes[x as usize].flags |= F_PHONE_POOL;
@@ -704,7 +711,11 @@ impl Coordinator {
             }
         }
         if leaf_pos != NOT_IN {
-            let pool = if phone { &mut self.phones } else { &mut self.idle_relays };
+            let pool = match (phone, new) {
+                (true, _) => &mut self.phones,
+                (false, false) => &mut self.idle_relays,
+                (false, true) => &mut self.idle_new,
+            };
             if let Some(m) = pool.remove(depth, leaf_pos) {
                 self.nodes[m as usize].leaf_pos = leaf_pos;
             }
@@ -1713,22 +1724,32 @@ impl Coordinator {
             for &l in list.iter().rev() {
                 tried += 1;
                 let cap = self.cap_at(l, depth);
-                if self.nodes[l as usize].flags & F_PROBATION != 0 {
-                    if cap > unproven_cap && unproven_cap < need {
-                        unproven = Some(l);
-                        unproven_cap = cap;
-                    }
-                } else {
-                    if cap >= need {
-                        best = Some(l);
-                        break 'outer;
-                    }
-                    if cap > best_cap {
-                        best = Some(l);
-                        best_cap = cap;
-                    }
+                if cap >= need {
+                    best = Some(l);
+                    break 'outer;
+                }
+                if cap > best_cap {
+                    best = Some(l);
+                    best_cap = cap;
                 }
                 if tried >= 32 {
+                    break 'outer;
+                }
+            }
+        }
+        if best.is_some() || unproven_cap >= need {
+            return best.or(unproven);
+        }
+        let mut tried = 0;
+        'outer: for (_, list) in self.idle_new.iter_deepest_first() {
+            for &l in list.iter().rev() {
+                tried += 1;
+                let cap = self.cap_at(l, depth);
+                if cap > unproven_cap {
+                    unproven = Some(l);
+                    unproven_cap = cap;
+                }
+                if cap >= need || tried >= 32 {
                     break 'outer;
                 }
             }
@@ -1842,7 +1863,13 @@ impl Coordinator {
         for _ in 0..budget {
             let Some(fd) = self.free_depth() else { return };
             let Some(t) = self.pick_slot(0) else { return };
-            let relay = self.idle_relays.deepest().map(|(d, l)| (d, l[l.len() - 1]));
+            let proven = self.idle_relays.deepest().map(|(d, l)| (d, l[l.len() - 1]));
+            let new = self.idle_new.deepest().map(|(d, l)| (d, l[l.len() - 1]));
+            // At equal depth the newcomer: it was indexed last (as in one shared pool).
+            let relay = match (proven, new) {
+                (Some(a), Some(b)) => Some(if a.0 > b.0 { a } else { b }),
+                (a, b) => a.or(b),
+            };
             let phone = self.phones.deepest().map(|(d, l)| (d, l[l.len() - 1]));
             let leaf = match (relay, phone) {
                 (Some(a), Some(b)) => Some(if a.0 >= b.0 { a } else { b }),
@@ -1864,7 +1891,11 @@ impl Coordinator {
             return true;
         }
         let fd = self.free_depth();
-        let ld = [self.idle_relays.deepest().map(|(d, _)| d), self.phones.deepest().map(|(d, _)| d)]
+        let ld = [
+            self.idle_relays.deepest().map(|(d, _)| d),
+            self.idle_new.deepest().map(|(d, _)| d),
+            self.phones.deepest().map(|(d, _)| d),
+        ]
             .into_iter()
             .flatten()
             .max();
