@@ -1268,7 +1268,6 @@ impl Coordinator {
             if let Some(at) = &at {
                 self.adopt_report(x, at);
             }
-            self.renew_edges(x, at.as_ref());
             self.mark_dirty(x);
             return Ok(());
         }
@@ -1347,23 +1346,6 @@ impl Coordinator {
         }
         if self.nodes[x as usize].standby == NONE {
             self.adopt_reported_standby(x, at.standby.as_ref());
-        }
-    }
-
-    /// A placed viewer that reports a parent or standby other than ours lacks that edge: the
-    /// `feed` that should have opened it was lost (or its call failed), and an `assign` alone
-    /// would leave it waiting for a call that never comes. `feed` again (a parent already
-    /// feeding it ignores that).
-    fn renew_edges(&mut self, x: u32, at: Option<&Position>) {
-        let (p, s) = (self.nodes[x as usize].parent, self.nodes[x as usize].standby);
-        let same = |peer: Option<&PeerId>, name: Option<&PeerId>| peer.is_some() && peer == name;
-        let parent_known = same(at.and_then(|a| a.parent.as_ref()), self.name(p));
-        let standby_known = same(at.and_then(|a| a.standby.as_ref()), self.name(s));
-        if p != NONE && !parent_known {
-            self.connect(p, x, Role::Primary);
-        }
-        if s != NONE && !standby_known {
-            self.connect(s, x, Role::Standby);
         }
     }
 

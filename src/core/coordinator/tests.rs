@@ -486,33 +486,6 @@ fn a_viewer_backed_only_by_those_it_backs_trades_with_one() {
     assert!(view.iter().filter(|n| n.depth >= 2).all(|n| n.standby.is_some()), "{view:?}");
 }
 
-#[test]
-fn a_viewer_missing_its_edges_gets_them_fed_again() {
-    // A resync (`join` from a placed viewer) that reports no parent or another one means the
-    // `feed` for its edge was lost: the coordinator sends it again, not just an `assign`.
-    let mut c = coord(Policy::Treecast);
-    for (i, n) in ["a", "b", "c", "d"].iter().enumerate() {
-        join(&mut c, i as u64, n, 2);
-    }
-    c.handle(10, Event::Tick).unwrap();
-    let v = c.view();
-    let d = node(&v, "d").clone();
-    let standby = d.standby.clone().expect("d has a standby");
-    c.clear_commands();
-    c.handle(20, Event::Join { peer: id("d"), slots: 2, at: Some(Position { parent: Some(d.parent.clone()), standby: None }) }).unwrap();
-    let cmds = c.commands().to_vec();
-    assert!(cmds.contains(&Command::Connect { parent: standby.clone(), child: id("d"), role: Role::Standby }), "{cmds:?}");
-    assert!(!cmds.iter().any(|k| matches!(k, Command::Connect { role: Role::Primary, .. })), "{cmds:?}");
-    c.clear_commands();
-    c.handle(30, Event::Join { peer: id("d"), slots: 2, at: None }).unwrap();
-    let cmds = c.commands().to_vec();
-    assert!(cmds.contains(&Command::Connect { parent: d.parent.clone(), child: id("d"), role: Role::Primary }), "{cmds:?}");
-    // Where it sits as we think: nothing to send again.
-    c.clear_commands();
-    c.handle(40, Event::Join { peer: id("d"), slots: 2, at: Some(Position { parent: Some(d.parent), standby: Some(standby) }) }).unwrap();
-    assert!(!c.commands().iter().any(|k| matches!(k, Command::Connect { .. })), "{:?}", c.commands());
-    c.check_invariants().unwrap();
-}
 
 #[test]
 fn probation_survives_a_reload() {
