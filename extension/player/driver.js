@@ -8,6 +8,8 @@ import { applySendParameters, callWithCodec } from './encoding.js';
 import { DEFAULT_SETTINGS } from '../shared/settings.js';
 
 const TICK_MS = 50;
+// Quiet this long, an edge whose media comes again is logged as resumed (the unpark of a standby).
+const MEDIA_RESUMED_AFTER_MS = 500;
 
 /** A black video track and a silent audio track: what a call carries before real media exists. */
 function placeholderTracks() {
@@ -45,7 +47,7 @@ export class Driver {
     // decode and render it, a fifth of what a relaying page costs.
     this.audible = false;
     this.upstream = null; // parent id whose media we use, or null (broadcaster: local source)
-    this.inbound = new Map(); // parent id -> its last media mark (see Edge.mediaMark)
+    this.inbound = new Map(); // parent id -> {mark, at}: its last media mark (see Edge.mediaMark) and when it changed
     this.log = [];
     this.placeholder = null;
     // What tests and the dashboard read: edges ever made on each side, and throughput.
@@ -177,7 +179,7 @@ export class Driver {
     this.counters.callsAccepted++;
     edge.attachControl();
     this.parents.set(call.peer, edge);
-    this.inbound.set(call.peer, null);
+    this.inbound.set(call.peer, { mark: null, at: 0 });
     this.wireEdge(edge, this.parents);
     edge.addEventListener('media', () => { if (this.upstream === call.peer) this.useUpstream(call.peer); });
   }
@@ -198,9 +200,12 @@ export class Driver {
   pollMedia() {
     for (const [parent, edge] of this.parents) {
       const mark = edge.mediaMark();
-      if (mark === null || mark === this.inbound.get(parent)) continue;
-      if (!this.inbound.get(parent)) this.note('info', `media from ${parent}`);
-      this.inbound.set(parent, mark);
+      const last = this.inbound.get(parent);
+      if (mark === null || mark === last?.mark) continue;
+      // Logged when media starts and when it resumes (an unparked standby), not on every packet.
+      const now = Date.now();
+      if (!last?.mark || now - last.at > MEDIA_RESUMED_AFTER_MS) this.note('info', `media from ${parent}`);
+      this.inbound.set(parent, { mark, at: now });
       this.feed({ e: 'media', peer: parent });
     }
   }

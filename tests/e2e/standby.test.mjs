@@ -66,7 +66,13 @@ test('a standby edge sends nothing while parked and feeds its child at once when
   const closeAt = Date.now();
   await parent.closeTab();
   const childFrame = await child.player();
-  await waitFor(`${child.name} to receive its standby's media`, () => logTime(childFrame, `media from ${node.standby}`, closeAt), { timeout: 15000 });
+  await waitFor(`${child.name} to receive its standby's media`, () => logTime(childFrame, `media from ${node.standby}`, closeAt), { timeout: 15000 }).catch(async (err) => {
+    for (const [name, frame] of [[child.name, childFrame], [standby.name, standbyFrame]]) {
+      const log = await frame.evaluate(() => window.treecast.node.driver.log.slice(-40)).catch(() => []);
+      t.diagnostic(`${name}'s log: ${log.map((e) => `${e.t - closeAt} ${e.text}`).join(' | ')}`);
+    }
+    throw err;
+  });
   const c = await downEdge(standbyFrame, node.id); // null if the coordinator has moved the child already
   await sleep(3000);
   const gap = await frameSummary(childFrame, closeAt, closeAt + 3000);
