@@ -43,6 +43,10 @@ pub struct ViewerConfig {
     pub drop_grace_ms: u64,
     /// A move to a new parent is abandoned if its media does not flow within this.
     pub switch_timeout_ms: u64,
+    /// A parent whose edge is up but whose media never flowed this long after it was assigned is
+    /// given up (reported lost): whatever went wrong between it, us and the coordinator, we are
+    /// re-homed instead of waiting for ever.
+    pub first_media_timeout_ms: u64,
     /// Most children edges kept (bounds memory whatever the coordinator asks).
     pub max_children: usize,
 }
@@ -61,6 +65,7 @@ impl Default for ViewerConfig {
             leave_grace_ms: 1_500,
             drop_grace_ms: 3_000,
             switch_timeout_ms: 5_000,
+            first_media_timeout_ms: 10_000,
             max_children: 48,
         }
     }
@@ -141,8 +146,11 @@ struct Upstream {
     media: bool,
     /// It announced its leave (it told the coordinator itself: no loss report).
     leaving: bool,
-    /// Set up as a standby edge: its parent sends media only once we send `activate`.
+    /// Its parent may hold our edge parked (set up as a standby edge, or as another child's
+    /// standby before the coordinator made it our parent): we send `activate` once it opens.
     parked: bool,
+    /// When we began to count on it: a parent whose media never flows is given up.
+    since_ms: u64,
     /// The longest recent gap between two signs of life, decaying by 1 ms every 20 ms.
     gap_peak_ms: u64,
 }
@@ -473,7 +481,7 @@ impl Viewer {
     }
 
     fn fresh(id: PeerId, now_ms: u64) -> Upstream {
-        Upstream { id, open: false, last_heard_ms: now_ms, media: false, leaving: false, parked: false, gap_peak_ms: 0 }
+        Upstream { id, open: false, last_heard_ms: now_ms, media: false, leaving: false, parked: false, gap_peak_ms: 0, since_ms: now_ms }
     }
 
     fn apply_assign(&mut self, now_ms: u64, parent: PeerId, standby: Option<PeerId>) {
@@ -482,17 +490,29 @@ impl Viewer {
         if current.as_ref() != Some(&parent) && failing_over_to.as_ref() != Some(&parent) {
             if self.standby.as_ref().is_some_and(|s| s.id == parent) {
                 // Our standby becomes our parent: ask it to send (once its edge is open), switch
-                // when its media flows.
-                self.begin_failover(now_ms, Reason::Assigned);
+                // when its media flows. A failover of our own to another peer gives way: that
+                // peer is no longer ours (it goes back to standing by, or is closed below).
+                if let Some(mut f) = self.failover.take() {
+                    let reason = f.reason;
+                    f.to.park(&mut self.out);
+                    let s = self.standby.replace(f.to);
+                    self.failover = s.map(|mut to| {
+                        to.unpark(&mut self.out);
+                        Failover { to, since_ms: now_ms, reason }
+                    });
+                } else {
+                    self.begin_failover(now_ms, Reason::Assigned);
+                }
             } else if self.upstream.is_none() {
                 self.out.push(ViewerCommand::AcceptEdge { parent: parent.clone(), role: Role::Primary });
-                self.upstream = Some(Self::fresh(parent.clone(), now_ms));
+                // The edge may already exist, parked (the parent backed us before): ask to send.
+                self.upstream = Some(Upstream { parked: true, ..Self::fresh(parent.clone(), now_ms) });
             } else if self.moving_to.as_ref().map_or(true, |(m, _)| m.id != parent) {
                 if let Some((old, _)) = self.moving_to.take() {
                     self.out.push(ViewerCommand::CloseEdge { peer: old.id, side: Side::Up });
                 }
                 self.out.push(ViewerCommand::AcceptEdge { parent: parent.clone(), role: Role::Primary });
-                self.moving_to = Some((Self::fresh(parent.clone(), now_ms), now_ms));
+                self.moving_to = Some((Upstream { parked: true, ..Self::fresh(parent.clone(), now_ms) }, now_ms));
             }
         }
         // Standby.
@@ -526,7 +546,8 @@ impl Viewer {
 
     /// Routes media from `to` and closes the previous upstream (never flips back). `report`: the
     /// previous upstream went quiet, so the coordinator hears that we left it.
-    fn switch_to(&mut self, mut to: Upstream, report: bool) {
+    fn switch_to(&mut self, now_ms: u64, mut to: Upstream, report: bool) {
+        to.since_ms = now_ms;
         // A parked standby taken over without warning: ask it to send now (or once it opens).
         to.unpark(&mut self.out);
         self.out.push(ViewerCommand::RouteUpstream { peer: to.id.clone() });
@@ -567,7 +588,7 @@ impl Viewer {
         if self.moving_to.as_ref().is_some_and(|(m, _)| m.media) {
             // A move the coordinator ordered already delivers: take it now.
             let (to, _) = self.moving_to.take().expect("checked");
-            self.switch_to(to, reason == Reason::Suspected);
+            self.switch_to(now_ms, to, reason == Reason::Suspected);
             return;
         }
         // The coordinator's choice is followed even before the standby's edge is open.
@@ -639,6 +660,7 @@ impl Viewer {
             u.heard(now_ms);
             // An edge we already count on (routed, or asked to send) that was set up parked.
             let active = self.upstream.iter_mut().chain(self.failover.iter_mut().map(|f| &mut f.to));
+            let active = active.chain(self.moving_to.iter_mut().map(|(m, _)| m));
             if let Some(u) = active.into_iter().find(|u| u.id == *peer) {
                 u.unpark(&mut self.out);
             }
@@ -722,13 +744,13 @@ impl Viewer {
                 f.to.park(&mut self.out);
                 self.standby.get_or_insert(f.to);
             }
-            self.switch_to(to, suspected);
+            self.switch_to(now_ms, to, suspected);
         } else if self.failover.as_ref().is_some_and(|f| f.to.id == *peer) {
             let f = self.failover.take().expect("checked");
             if f.reason != Reason::Assigned {
                 self.failovers += 1;
             }
-            self.switch_to(f.to, f.reason == Reason::Suspected);
+            self.switch_to(now_ms, f.to, f.reason == Reason::Suspected);
         } else if is_upstream {
             self.cancel_suspicion();
             if first {
@@ -823,7 +845,7 @@ impl Viewer {
         };
         if let Some(to) = next {
             self.failovers += 1;
-            self.switch_to(to, false);
+            self.switch_to(now_ms, to, false);
         } else {
             // No standby: the coordinator re-homes us; keep retrying a join meanwhile.
             self.set_state(ViewerState::Repairing);
@@ -870,6 +892,9 @@ impl Viewer {
         // An assigned parent whose edge never opened (it died before it could offer): give up on
         // it as on a silent one, instead of waiting for the coordinator to move us.
         if self.upstream.as_ref().is_some_and(|u| !u.open && now_ms >= u.last_heard_ms + self.config.switch_timeout_ms) {
+            self.lose_upstream(now_ms);
+        }
+        if self.upstream.as_ref().is_some_and(|u| !u.media && now_ms >= u.since_ms + self.config.first_media_timeout_ms) {
             self.lose_upstream(now_ms);
         }
         // A standby asked to send whose media never came: it is no standby.

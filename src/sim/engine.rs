@@ -141,6 +141,9 @@ pub struct Sim {
     progress: Option<Arc<AtomicU64>>,
     /// `TREECAST_SIM_TRACE=1`: print every event and command on stderr (small runs only).
     trace: bool,
+    /// `TREECAST_SIM_WATCH=v12,v345`: print the events, commands and picture changes that
+    /// concern these viewers, with the coordinator's view of each (large runs).
+    watch: Vec<u32>,
     /// `TREECAST_SIM_LONG_STALLS=<ms>`: print every stall at least this long on stderr.
     report_stalls_from_ms: u64,
     /// `TREECAST_SIM_COUNTS=1`: count events by kind (printed at the end).
@@ -214,6 +217,9 @@ impl Sim {
             cause: Cause::Other,
             progress: None,
             trace: std::env::var_os("TREECAST_SIM_TRACE").is_some(),
+            watch: std::env::var("TREECAST_SIM_WATCH")
+                .map(|v| v.split(',').filter_map(|w| w.trim().trim_start_matches('v').parse().ok()).collect())
+                .unwrap_or_default(),
             report_stalls_from_ms: std::env::var("TREECAST_SIM_LONG_STALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(u64::MAX),
             count_events: std::env::var_os("TREECAST_SIM_COUNTS").is_some(),
             event_counts: Default::default(),
@@ -324,8 +330,8 @@ impl Sim {
     }
 
     fn dispatch(&mut self, ev: Ev) {
-        if self.trace {
-            eprintln!("{:>9} {ev:?}", self.now);
+        if self.trace || (!self.watch.is_empty() && self.watched_event(&ev)) {
+            eprintln!("{:>9} {ev:?}{}", self.now, self.edge_ends(&ev));
         }
         if self.count_events {
             let name = format!("{ev:?}");
@@ -395,6 +401,44 @@ impl Sim {
             Ev::ReloadStart => self.on_reload_start(),
             Ev::ReloadEnd => self.on_reload_end(),
         }
+    }
+
+    // ----- watching a few viewers (TREECAST_SIM_WATCH) -------------------------------------------
+
+    fn watched_event(&self, ev: &Ev) -> bool {
+        let w = |v: u32| self.watch.contains(&v);
+        let edge = |e: u32| self.edges.get(e as usize).is_some_and(|e| w(e.parent) || w(e.child));
+        match *ev {
+            Ev::SignallingOpen(v) | Ev::Depart(v) | Ev::ToCoordinator(v, _) | Ev::FromCoordinator(v, _) | Ev::Expired(v) => w(v),
+            Ev::EdgeMessage { edge: e, .. } | Ev::EdgeReady { edge: e, .. } | Ev::MediaStart { edge: e, .. } | Ev::MediaArrives { edge: e, .. } => edge(e),
+            Ev::EdgeClosed { to, from, .. } => w(to) || w(from),
+            Ev::Tick { peer, .. } => w(peer),
+            _ => false,
+        }
+    }
+
+    /// An edge event's ends, `parent -> child`, for the trace.
+    fn edge_ends(&self, ev: &Ev) -> String {
+        match *ev {
+            Ev::EdgeMessage { edge: e, .. } | Ev::EdgeReady { edge: e, .. } | Ev::MediaStart { edge: e, .. } | Ev::MediaArrives { edge: e, .. } => {
+                self.edges.get(e as usize).map(|e| format!("  [v{} -> v{}]", e.parent, e.child)).unwrap_or_default()
+            }
+            _ => String::new(),
+        }
+    }
+
+    fn mentions_watched(&self, text: &str) -> bool {
+        self.watch.iter().any(|v| {
+            let name = format!("\"v{v}\"");
+            text.contains(&name)
+        })
+    }
+
+    fn print_coordinator_view(&self, v: u32) {
+        let Some(c) = self.coordinator.as_ref() else { return };
+        let id = &self.peers[v as usize].id;
+        let node = c.view().into_iter().find(|n| &n.id == id);
+        eprintln!("{:>9}   coordinator's view of v{v}: {node:?}", self.now);
     }
 
     // ----- sampling helpers -------------------------------------------------------------------
@@ -788,7 +832,7 @@ impl Sim {
 
     /// Carries out one command of `actor`'s machine.
     fn execute(&mut self, actor: u32, command: ViewerCommand) {
-        if self.trace {
+        if self.trace || (!self.watch.is_empty() && (self.watch.contains(&actor) || self.mentions_watched(&format!("{command:?}")))) {
             eprintln!("{:>9}   v{actor}: {command:?}", self.now);
         }
         match command {
@@ -1172,9 +1216,13 @@ impl Sim {
             return;
         }
         p.picture = on;
-        if self.trace {
-            eprintln!("{:>9}   picture v{v} {on} (routed {})", now, p.routed);
+        if self.trace || self.watch.contains(&v) {
+            eprintln!("{:>9}   picture v{v} {on} (routed {})", now, self.peers[v as usize].routed);
+            if !on {
+                self.print_coordinator_view(v);
+            }
         }
+        let p = &mut self.peers[v as usize];
         if !p.watching {
             return;
         }

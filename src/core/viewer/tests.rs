@@ -508,3 +508,48 @@ fn a_child_named_again_whose_call_never_connected_is_called_again() {
     from_coord(&mut p, later + 20_000, Message::Feed { epoch: 1, child: id("c"), role: Role::Primary });
     assert!(!p.commands().iter().any(|c| matches!(c, ViewerCommand::OpenEdge { .. })), "{:?}", p.commands());
 }
+
+/// From a 100,000-viewer simulation (a viewer stuck for 42 minutes): the parent leaves, we ask
+/// standby `s` to send; before its media flows the coordinator makes our new standby `n` our
+/// parent. `n` is the parent from then on: asked to send, switched to, `s` let go.
+#[test]
+fn the_coordinators_parent_wins_over_a_failover_of_our_own() {
+    let mut v = playing("p", "s");
+    v.handle(40, ViewerEvent::EdgeMessage { peer: id("p"), side: Side::Up, message: Message::Leaving {} }).unwrap();
+    from_coord(&mut v, 50, Message::Assign { epoch: 1, parent: id("p"), standby: Some(id("n")), depth: 2 });
+    v.drain_commands();
+    from_coord(&mut v, 60, Message::Assign { epoch: 1, parent: id("n"), standby: Some(id("m")), depth: 2 });
+    let cmds = v.drain_commands().collect::<Vec<_>>();
+    assert!(cmds.contains(&ViewerCommand::CloseEdge { peer: id("s"), side: Side::Up }), "{cmds:?}");
+    v.handle(70, ViewerEvent::EdgeOpened { peer: id("n"), side: Side::Up }).unwrap();
+    assert!(v.drain_commands().any(|c| c == activate("n")), "the assigned parent is asked to send once its edge opens");
+    // The standby we had asked ourselves delivers first: it is no longer ours to switch to.
+    let _ = v.handle(80, ViewerEvent::MediaProgress { peer: id("s") });
+    v.handle(90, ViewerEvent::MediaProgress { peer: id("n") }).unwrap();
+    let cmds = v.drain_commands().collect::<Vec<_>>();
+    assert_eq!(routed(&cmds), vec![id("n")], "{cmds:?}");
+    assert_eq!(v.stats().parent, Some(id("n")));
+}
+
+/// A parent whose edge is up but which never sends (it holds our edge parked, its order was
+/// lost) is reported after `first_media_timeout_ms`, and asked to send once before that.
+#[test]
+fn an_assigned_parent_that_never_sends_is_asked_then_given_up() {
+    let mut v = playing("p", "s");
+    v.handle(100, ViewerEvent::EdgeClosed { peer: id("p"), side: Side::Up }).unwrap();
+    v.handle(100, ViewerEvent::EdgeClosed { peer: id("s"), side: Side::Up }).unwrap();
+    from_coord(&mut v, 200, Message::Assign { epoch: 1, parent: id("q"), standby: None, depth: 2 });
+    v.drain_commands();
+    v.handle(300, ViewerEvent::EdgeOpened { peer: id("q"), side: Side::Up }).unwrap();
+    assert!(v.drain_commands().any(|c| c == activate("q")), "a new parent is asked to send: it may hold our edge parked");
+    let limit = 200 + ViewerConfig::default().first_media_timeout_ms;
+    for t in (300..limit).step_by(100) {
+        v.handle(t, ViewerEvent::EdgeMessage { peer: id("q"), side: Side::Up, message: Message::Hb { seq: 1 } }).unwrap();
+        v.handle(t, ViewerEvent::Tick).unwrap();
+    }
+    assert!(sent_to_coordinator(&v.drain_commands().collect::<Vec<_>>()).is_empty(), "not before the timeout");
+    v.handle(limit, ViewerEvent::Tick).unwrap();
+    let cmds = v.drain_commands().collect::<Vec<_>>();
+    assert_eq!(sent_to_coordinator(&cmds), vec![Message::ParentLost { parent: id("q") }], "{cmds:?}");
+    assert!(cmds.contains(&ViewerCommand::CloseEdge { peer: id("q"), side: Side::Up }));
+}
