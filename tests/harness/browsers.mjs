@@ -115,8 +115,15 @@ export async function recordFrames(frame) {
   await frame.evaluate(() => {
     const video = document.querySelector('video');
     const log = (window.__frames = []);
+    // When the compositor presented each frame (wall clock) and its count: a busy main thread
+    // delays the callback, not the picture.
+    const shown = (window.__presented = []);
     // Wall-clock times, so gaps line up with events the test causes in other browsers.
-    const step = () => { log.push(Date.now()); video.requestVideoFrameCallback(step); };
+    const step = (_, meta) => {
+      log.push(Date.now());
+      shown.push([performance.timeOrigin + meta.presentationTime, meta.presentedFrames]);
+      video.requestVideoFrameCallback(step);
+    };
     video.requestVideoFrameCallback(step);
   });
 }
@@ -135,7 +142,17 @@ export async function frameSummary(frame, since = 0, until = Date.now()) {
     for (let i = 1; i < edges.length; i++) {
       if (edges[i] - edges[i - 1] > maxGap) { maxGap = edges[i] - edges[i - 1]; maxGapAt = edges[i - 1] - from; }
     }
-    return { frames: t.length, maxGapMs: Math.round(maxGap), maxGapAt, last: t[t.length - 1] ?? null };
+    // The same by presentation time; a callback that skipped frames leaves its gap unknown
+    // inside, so it counts whole (an upper bound), and the skipped frames are counted.
+    const p = (window.__presented ?? []).filter(([x]) => x >= from && x <= to);
+    let maxShownGap = 0;
+    let skipped = 0;
+    const marks = from > 0 ? [[from, null], ...p, [to, null]] : [...p, [to, null]];
+    for (let i = 1; i < marks.length; i++) {
+      maxShownGap = Math.max(maxShownGap, marks[i][0] - marks[i - 1][0]);
+      if (marks[i][1] !== null && marks[i - 1][1] !== null) skipped += Math.max(0, marks[i][1] - marks[i - 1][1] - 1);
+    }
+    return { frames: t.length, maxGapMs: Math.round(maxGap), maxGapAt, last: t[t.length - 1] ?? null, presentedGapMs: Math.round(maxShownGap), skipped };
   }, [since, until]);
 }
 

@@ -25,8 +25,8 @@ export async function startSession({ program = PROGRAM, streamer = STREAMER, sta
       return peer;
     },
     /** The streamer's browser on its own program, broadcasting the test pattern (`settings`: its own). */
-    async broadcaster({ fanout = 1, pattern = SMALL_PATTERN, settings } = {}) {
-      const peer = await session.launch('broadcaster', streamer, settings ? { settings } : {});
+    async broadcaster({ fanout = 1, pattern = SMALL_PATTERN, settings, extraArgs } = {}) {
+      const peer = await session.launch('broadcaster', streamer, { ...(settings ? { settings } : {}), ...(extraArgs ? { extraArgs } : {}) });
       await peer.openWatch(program);
       const frame = await peer.player();
       const result = await frame.evaluate(([f, p]) => window.treecast.startBroadcast({ source: 'pattern', fanout: f, pattern: p }), [fanout, pattern]);
