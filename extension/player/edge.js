@@ -74,7 +74,9 @@ export class Edge extends EventTarget {
   async applyWanted() {
     if (!this.pc || this.closed) return;
     const { tracks, send } = this.wanted;
-    for (const t of this.pc.getTransceivers()) {
+    // Video first: an unparked standby's picture should not wait behind its audio's round trip.
+    const order = (t) => (t.receiver.track.kind === 'video' ? 0 : 1);
+    for (const t of this.pc.getTransceivers().sort((a, b) => order(a) - order(b))) {
       const sender = t.sender;
       // Before negotiation a browser may have no encodings to switch off: park with no track.
       const pausable = (sender.getParameters().encodings?.length ?? 0) > 0;
