@@ -1586,7 +1586,10 @@ impl Coordinator {
     /// under its silent parent.
     fn rehome(&mut self, c: u32, on_standby: bool, near: u32) {
         let s = self.nodes[c as usize].standby;
-        let standby_ok = s != NONE && self.reaches_root_avoiding(s, c);
+        // `c`'s subtree is detached, so its standby is attached (reaches the root, not through
+        // `c`) exactly when it is not marked detached: no walk up the tree.
+        let standby_ok = s != NONE && self.nodes[s as usize].flags & F_DETACHED == 0;
+        debug_assert_eq!(standby_ok, s != NONE && self.reaches_root_avoiding(s, c));
         if standby_ok && (on_standby || self.nodes[s as usize].children < self.cap(s)) {
             self.attach(c, s);
             self.mark_reposition(c);
@@ -1859,15 +1862,14 @@ impl Coordinator {
                 continue;
             }
             self.nodes[c as usize].flags &= !F_REPOSITION;
-            let depth = self.nodes[c as usize].depth;
+            let (depth, parent) = (self.nodes[c as usize].depth, self.nodes[c as usize].parent);
             let Some((fd, list)) = self.slot_pools().0.shallowest() else { continue };
             if fd + 1 >= depth {
                 continue;
             }
-            let candidates: Vec<u32> = list.iter().rev().take(8).copied().collect();
-            let target = candidates
-                .into_iter()
-                .find(|&t| t != self.nodes[c as usize].parent && self.reaches_root_avoiding(t, c));
+            // A free slot is attached and shallower than `c`, so never in its subtree.
+            let target = list.iter().rev().take(8).copied().find(|&t| t != parent);
+            debug_assert!(target.map_or(true, |t| self.reaches_root_avoiding(t, c)));
             if let Some(t) = target {
                 self.detach(c, true);
                 self.attach(c, t);
