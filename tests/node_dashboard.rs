@@ -70,7 +70,7 @@ impl Bench {
         serde_json::from_str(&self.node.dashboard(self.now, since, max_nodes)).unwrap()
     }
 
-    fn parent_of(&self, peer: &str) -> String {
+    fn parent_of(&mut self, peer: &str) -> String {
         let tree = self.node.tree();
         tree.nodes.iter().find(|n| n.id.as_str() == peer).map(|n| n.parent.to_string()).unwrap_or_default()
     }

@@ -56,6 +56,8 @@ pub struct TreeView {
     pub broadcaster: PeerId,
     pub epoch: u32,
     pub nodes: Vec<NodeView>,
+    /// No depth-restoring move is left to make (nor waits on a suspect or a probation).
+    pub settled: bool,
 }
 
 impl BroadcasterNode {
@@ -277,8 +279,9 @@ impl BroadcasterNode {
         }
     }
 
-    pub fn tree(&self) -> TreeView {
-        TreeView { broadcaster: self.me.clone(), epoch: self.coordinator.epoch(), nodes: self.coordinator.view() }
+    pub fn tree(&mut self) -> TreeView {
+        let settled = self.coordinator.is_settled();
+        TreeView { broadcaster: self.me.clone(), epoch: self.coordinator.epoch(), nodes: self.coordinator.view(), settled }
     }
 
     /// The dashboard page's frame: log entries from `since`, every node up to `max_nodes` viewers.

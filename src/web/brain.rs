@@ -92,7 +92,7 @@ impl BroadcasterBrain {
         to_json(&self.node.stats())
     }
 
-    pub fn tree(&self) -> String {
+    pub fn tree(&mut self) -> String {
         to_json(&self.node.tree())
     }
 

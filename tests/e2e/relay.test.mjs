@@ -58,8 +58,10 @@ async function settled(t, broadcaster, viewers, count) {
   try {
     await settledTree(broadcaster, count);
     const alive = viewers.filter((v) => !v.gone);
-    return await waitFor('every viewer to sit where the tree says', async () => {
+    // A move still to make (a free slot above a deep leaf) would rebuild edges after the reload.
+    return await waitFor('every viewer to sit where a settled tree says', async () => {
       const tree = await readTree(broadcaster);
+      if (!tree.settled) return false;
       const at = new Map(tree.nodes.map((n) => [n.id, n]));
       for (const v of alive) {
         const s = await v.stats();
