@@ -68,9 +68,7 @@ test(`chaos: 12 viewers for 2 minutes, 40 % leave, crash or rejoin, the broadcas
   const session = await startSession({ slots: 2 });
   t.after(() => session.close());
   const broadcaster = await session.broadcaster({ pattern: PATTERN });
-  const viewers = [];
-  for (let i = 0; i < VIEWERS; i++) viewers.push(await session.viewer());
-  await Promise.all(viewers.map((v) => session.playing(v, { timeout: 90000 })));
+  const viewers = await session.audience(VIEWERS, { timeout: 90000 });
   await waitFor('a full tree', async () => (await readTree(broadcaster))?.nodes.length === VIEWERS, { timeout: 30000 });
   // Every viewer's presented frames (wall clock), from when it (re)started to watch.
   const watch = async (v) => { await recordFrames(await v.player()); v.since = Date.now(); };

@@ -69,9 +69,7 @@ test('the dashboard draws the live tree, its health and its repairs', { timeout:
   const session = await startSession({ slots: 2 });
   t.after(() => session.close());
   const broadcaster = await session.broadcaster();
-  const viewers = [];
-  for (let i = 0; i < VIEWERS; i++) viewers.push(await session.viewer());
-  await Promise.all(viewers.map((v) => session.playing(v, { timeout: 90000 })));
+  const viewers = await session.audience(VIEWERS, { timeout: 90000 });
   await settledTree(broadcaster, VIEWERS, { timeout: 60000 }).catch(async (e) => {
     const tr = await readTree(broadcaster);
     t.diagnostic(`tree: ${JSON.stringify(tr?.nodes.map((n) => [n.id.slice(-6), n.depth, n.parent.slice(-6), n.standby?.slice(-6) ?? null, n.slots]))}`);

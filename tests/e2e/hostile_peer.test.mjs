@@ -31,9 +31,7 @@ test('a hostile peer floods the broadcaster while four viewers watch: nothing st
   const session = await startSession({ slots: 2 });
   const broadcaster = await session.broadcaster();
   const broadcastAt = Date.now();
-  const viewers = [];
-  for (let i = 0; i < VIEWERS; i++) viewers.push(await session.viewer());
-  await Promise.all(viewers.map((v) => session.playing(v, { timeout: 60000 })));
+  const viewers = await session.audience(VIEWERS);
   progress('viewers play');
   const tree = await settledTree(broadcaster, VIEWERS);
   const honest = tree.nodes.map((n) => n.id);

@@ -84,9 +84,7 @@ test('ten relaying viewers: all play; a relay that leaves or crashes goes unseen
   const session = await startSession({ slots: 2 });
   t.after(() => session.close());
   const broadcaster = await session.broadcaster();
-  const viewers = [];
-  for (let i = 0; i < 10; i++) viewers.push(await session.viewer());
-  await Promise.all(viewers.map((v) => session.playing(v, { timeout: 60000 })));
+  const viewers = await session.audience(10);
   for (const v of viewers) await recordFrames(await v.player());
   const byId = async () => new Map(await Promise.all(viewers.filter((v) => !v.gone).map(async (v) => [(await v.stats()).peerId, v])));
   let tree = await settledTree(broadcaster, 10);

@@ -39,9 +39,7 @@ test('a standby edge sends nothing while parked and feeds its child at once when
   const session = await startSession({ slots: 2 });
   t.after(() => session.close());
   const broadcaster = await session.broadcaster();
-  const viewers = [];
-  for (let i = 0; i < 4; i++) viewers.push(await session.viewer());
-  await Promise.all(viewers.map((v) => session.playing(v, { timeout: 60000 })));
+  const viewers = await session.audience(4);
   for (const v of viewers) await recordFrames(await v.player());
   const tree = await settledTree(broadcaster, 4);
   const peers = new Map(await Promise.all(viewers.map(async (v) => [(await v.stats()).peerId, v])));

@@ -25,8 +25,8 @@ export async function startSession({ program = PROGRAM, streamer = STREAMER, sta
       return peer;
     },
     /** The streamer's browser on its own program, broadcasting the test pattern (`settings`: its own). */
-    async broadcaster({ fanout = 1, pattern = SMALL_PATTERN, settings, extraArgs } = {}) {
-      const peer = await session.launch('broadcaster', streamer, { ...(settings ? { settings } : {}), ...(extraArgs ? { extraArgs } : {}) });
+    async broadcaster({ fanout = 1, pattern = SMALL_PATTERN, settings } = {}) {
+      const peer = await session.launch('broadcaster', streamer, settings ? { settings } : {});
       await peer.openWatch(program);
       const frame = await peer.player();
       const result = await frame.evaluate(([f, p]) => window.treecast.startBroadcast({ source: 'pattern', fanout: f, pattern: p }), [fanout, pattern]);
@@ -39,6 +39,13 @@ export async function startSession({ program = PROGRAM, streamer = STREAMER, sta
       const peer = await session.launch(name ?? `viewer${viewerCount}`, user ?? String(2000 + viewerCount), extra);
       if (open) await peer.openWatch(program);
       return peer;
+    },
+    /** `count` viewers, opened one after another, once all of them play. */
+    async audience(count, { timeout = 60000 } = {}) {
+      const viewers = [];
+      for (let i = 0; i < count; i++) viewers.push(await session.viewer());
+      await Promise.all(viewers.map((v) => session.playing(v, { timeout })));
+      return viewers;
     },
     async playing(peer, { timeout = 20000, frames = 10 } = {}) {
       return waitFor(`${peer.name} playing`, async () => {

@@ -12,9 +12,7 @@ const watchdog = setTimeout(() => { console.error('probe: no result in 6 min'); 
 const session = await startSession({ slots: 2 });
 try {
   const broadcaster = await session.broadcaster();
-  const viewers = [];
-  for (let i = 0; i < n; i++) viewers.push(await session.viewer());
-  await Promise.all(viewers.map((v) => session.playing(v, { timeout: 60000 })));
+  const viewers = await session.audience(n);
   for (const v of viewers) await recordFrames(await v.player());
   const ids = new Map(await Promise.all(viewers.map(async (v) => [(await v.stats()).peerId, v])));
   const gapsAt = async (peers, at) => {

@@ -7,9 +7,7 @@ const n = Number(process.env.VIEWERS ?? 3);
 const session = await startSession({ slots: 2 });
 try {
   const broadcaster = await session.broadcaster();
-  const viewers = [];
-  for (let i = 0; i < n; i++) viewers.push(await session.viewer());
-  await Promise.all(viewers.map((v) => session.playing(v, { timeout: 60000 })));
+  const viewers = await session.audience(n);
   const page = await broadcaster.context.newPage();
   page.on('console', (m) => console.log('dashboard console:', m.type(), m.text()));
   page.on('pageerror', (e) => console.log('dashboard error:', e.message));
