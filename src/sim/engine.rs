@@ -427,18 +427,17 @@ impl Sim {
         }
     }
 
+    /// `text` (a command's debug form) names a watched viewer (`v123`).
     fn mentions_watched(&self, text: &str) -> bool {
-        self.watch.iter().any(|v| {
-            let name = format!("\"v{v}\"");
-            text.contains(&name)
-        })
+        text.split(|c: char| !c.is_ascii_alphanumeric())
+            .filter_map(|word| word.strip_prefix('v')?.parse::<u32>().ok())
+            .any(|v| self.watch.contains(&v))
     }
 
     fn print_coordinator_view(&self, v: u32) {
         let Some(c) = self.coordinator.as_ref() else { return };
         let id = &self.peers[v as usize].id;
-        let node = c.view().into_iter().find(|n| &n.id == id);
-        eprintln!("{:>9}   coordinator's view of v{v}: {node:?}", self.now);
+        eprintln!("{:>9}   coordinator's view of v{v}: {:?}", self.now, c.placement(id));
     }
 
     // ----- sampling helpers -------------------------------------------------------------------
