@@ -300,3 +300,11 @@ fn the_frame_at_a_thousand_viewers_is_cheap_to_build() {
     assert!(each.as_millis() < 50, "{each:?}");
 }
 
+
+#[test]
+fn the_tree_view_says_whether_a_move_is_still_to_come() {
+    let mut b = seven();
+    assert!(!b.node.tree().settled, "newcomers on probation: their slots may still be used");
+    b.tick(31_000);
+    assert!(b.node.tree().settled, "probation over, nothing left to move");
+}
