@@ -104,6 +104,16 @@ export class Edge extends EventTarget {
     return mark || null;
   }
 
+  /**
+   * The same for the video receiver alone: it changes when a decoded frame reaches the track
+   * (audio's changes with every packet played, well before a switched-on video has its key frame).
+   */
+  videoMark() {
+    if (!this.pc || this.closed) return null;
+    const r = this.pc.getReceivers().find((x) => x.track.kind === 'video');
+    return r?.getSynchronizationSources?.()[0]?.rtpTimestamp ?? null;
+  }
+
   /** Inbound RTP bytes so far (child side): rises while media arrives. */
   async inboundBytes() {
     if (!this.pc || this.closed) return 0;

@@ -151,6 +151,9 @@ struct Upstream {
     parked: bool,
     /// When we began to count on it: a parent whose media never flows is given up.
     since_ms: u64,
+    /// Silent past `loss_after_ms` with no standby to go to: reported lost (the coordinator
+    /// re-homes us), but its edge is kept for `slow_loss_after_ms` in case it was only busy.
+    reported_lost: bool,
     /// The longest recent gap between two signs of life, decaying by 1 ms every 20 ms.
     gap_peak_ms: u64,
 }
@@ -328,7 +331,7 @@ impl Viewer {
             let all_gone = self.children.iter().all(|c| !c.open);
             return Some(if all_gone { since } else { since + self.config.leave_grace_ms });
         }
-        let join = (self.signalling && (self.upstream.is_none() || !self.placed)).then_some(self.next_join_ms);
+        let join = (self.signalling && (self.unhomed() || !self.placed)).then_some(self.next_join_ms);
         let moving = self.moving_to.as_ref().map(|(_, since)| since + self.config.switch_timeout_ms);
         let failover = self.failover.as_ref().map(|f| f.since_ms + self.config.switch_timeout_ms);
         let dropped = self.children.iter().flat_map(|c| [c.dropped_at, c.demoted_at]).flatten().min();
@@ -405,7 +408,7 @@ impl Viewer {
     }
 
     fn position(&self) -> Option<Position> {
-        let parent = self.upstream.as_ref().map(|u| u.id.clone());
+        let parent = self.upstream.as_ref().filter(|u| !u.reported_lost).map(|u| u.id.clone());
         let standby = self.standby_id();
         (parent.is_some() || !self.children.is_empty()).then_some(Position { parent, standby })
     }
@@ -481,7 +484,7 @@ impl Viewer {
     }
 
     fn fresh(id: PeerId, now_ms: u64) -> Upstream {
-        Upstream { id, open: false, last_heard_ms: now_ms, media: false, leaving: false, parked: false, gap_peak_ms: 0, since_ms: now_ms }
+        Upstream { id, open: false, last_heard_ms: now_ms, media: false, leaving: false, parked: false, gap_peak_ms: 0, since_ms: now_ms, reported_lost: false }
     }
 
     fn apply_assign(&mut self, now_ms: u64, parent: PeerId, standby: Option<PeerId>) {
@@ -554,7 +557,7 @@ impl Viewer {
         if let Some(mut old) = self.upstream.replace(to) {
             if self.upstream.as_ref().is_some_and(|u| u.id != old.id) {
                 // Report before closing: the old parent reports the closed edge as a lost child.
-                if report && !old.leaving {
+                if report && !old.leaving && !old.reported_lost {
                     self.report(Message::ParentLost { parent: old.id.clone() });
                 }
                 let keep = !report && !old.leaving && self.standby.is_none() && self.standby_next.as_ref() == Some(&old.id);
@@ -753,6 +756,11 @@ impl Viewer {
             self.switch_to(now_ms, f.to, f.reason == Reason::Suspected);
         } else if is_upstream {
             self.cancel_suspicion();
+            let u = self.upstream.as_mut().expect("checked");
+            if std::mem::take(&mut u.reported_lost) {
+                // Only busy: play it again (the coordinator's move, if any, is make-before-break).
+                self.set_state(ViewerState::Playing);
+            }
             if first {
                 self.out.push(ViewerCommand::RouteUpstream { peer: peer.clone() });
                 self.set_state(ViewerState::Playing);
@@ -820,11 +828,38 @@ impl Viewer {
         }
     }
 
+    /// Without a parent to play, or with one reported lost: we keep asking to be placed.
+    fn unhomed(&self) -> bool {
+        self.upstream.as_ref().map_or(true, |u| u.reported_lost)
+    }
+
+    /// Our parent went silent. With somewhere to go (a standby, a move under way) we go there;
+    /// with nowhere, closing its edge would gain nothing and lose the picture for good if the
+    /// parent was only busy: it is reported lost (the coordinator re-homes us, make-before-break)
+    /// and kept until `slow_loss_after_ms` of silence.
+    fn give_up_silent_upstream(&mut self, now_ms: u64) {
+        let elsewhere = self.failover.is_some()
+            || self.standby.as_ref().is_some_and(|s| s.open)
+            || self.moving_to.as_ref().is_some_and(|(m, _)| m.open);
+        if elsewhere {
+            return self.lose_upstream(now_ms);
+        }
+        let Some(u) = self.upstream.as_mut() else { return };
+        u.reported_lost = true;
+        let (id, leaving) = (u.id.clone(), u.leaving);
+        if !leaving {
+            self.report(Message::ParentLost { parent: id });
+        }
+        self.set_state(ViewerState::Repairing);
+        self.backoff_ms = self.config.join_retry_min_ms;
+        self.next_join_ms = now_ms + self.config.loss_after_ms;
+    }
+
     /// Our primary parent is gone (silent, or its edge closed): route the best candidate at once
     /// (one whose media flows, else the standby, which media reaches soonest), else repair.
     fn lose_upstream(&mut self, now_ms: u64) {
         let Some(old) = self.upstream.take() else { return };
-        if !old.leaving {
+        if !old.leaving && !old.reported_lost {
             self.report(Message::ParentLost { parent: old.id.clone() });
         }
         self.out.push(ViewerCommand::CloseEdge { peer: old.id.clone(), side: Side::Up });
@@ -864,7 +899,7 @@ impl Viewer {
             }
             return;
         }
-        if !self.is_root && self.signalling && (self.upstream.is_none() || !self.placed) && now_ms >= self.next_join_ms {
+        if !self.is_root && self.signalling && (self.unhomed() || !self.placed) && now_ms >= self.next_join_ms {
             self.send_join(now_ms);
         }
         if now_ms >= self.next_hb_ms {
@@ -884,8 +919,12 @@ impl Viewer {
         let silent_for = |u: &Upstream| if u.open { now_ms.saturating_sub(u.last_heard_ms) } else { 0 };
         let silence = self.upstream.as_ref().map_or(0, silent_for);
         let jitter = self.upstream.as_ref().map_or(0, |u| u.gap_peak_ms * self.config.jitter_factor);
-        if silence >= self.config.loss_after_ms.max(jitter + jitter / 2) {
-            self.lose_upstream(now_ms);
+        if self.upstream.as_ref().is_some_and(|u| u.reported_lost) {
+            if silence >= self.config.slow_loss_after_ms {
+                self.lose_upstream(now_ms);
+            }
+        } else if silence >= self.config.loss_after_ms.max(jitter + jitter / 2) {
+            self.give_up_silent_upstream(now_ms);
         } else if silence >= self.config.suspect_after_ms.max(jitter) {
             self.begin_failover(now_ms, Reason::Suspected);
         }

@@ -204,9 +204,14 @@ mod tests {
         out.iter().any(|c| matches!(c, DriverCommand::Close { peer, side: Side::Up } if peer.as_str() == "p"))
     }
 
-    /// Silence from the parent for two seconds, ticking every 50 ms: does the viewer give it up?
+    /// Silence from the parent for two seconds, ticking every 50 ms: does the viewer give it up
+    /// (report it lost, or close its edge)?
     fn gives_up_on_silence(v: &mut ViewerNode) -> bool {
-        (1..=40).any(|i| closes_parent(&v.handle(30 + i * 50, DriverEvent::Tick)))
+        let reports = |out: &[DriverCommand]| out.iter().any(|c| matches!(c, DriverCommand::Signal { text, .. } if text.contains("parent_lost")));
+        (1..=40).any(|i| {
+            let out = v.handle(30 + i * 50, DriverEvent::Tick);
+            closes_parent(&out) || reports(&out)
+        })
     }
 
     #[test]

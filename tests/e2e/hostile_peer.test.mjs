@@ -12,7 +12,9 @@ import { frameSummary, launchPlainBrowser, recordFrames, waitFor } from '../harn
 import { settledTree } from '../harness/tree.mjs';
 import { startHostileServer } from '../harness/hostile.mjs';
 
-const ATTACK_SECONDS = 30;
+// To reproduce a heavier attack: TREECAST_ATTACK_SECONDS (past 30 s the liars' probation ends),
+// TREECAST_ATTACK_CHURNERS (loops joining from fresh ids), TREECAST_ATTACK_LIARS.
+const ATTACK_SECONDS = Number(process.env.TREECAST_ATTACK_SECONDS ?? 30);
 const progress = (text) => console.error(`hostile_peer: ${text}`);
 /** Fails with `what` instead of hanging when a browser stops answering. */
 const within = (ms, what, promise) => Promise.race([promise, new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms))]);
@@ -64,7 +66,7 @@ test('a hostile peer floods the broadcaster while four viewers watch: nothing st
 
   progress('attack starts');
   const startedAt = Date.now();
-  const attack = page.evaluate((a) => window.startAttack(a), { server, broadcaster: bId, honest, seconds: ATTACK_SECONDS });
+  const attack = page.evaluate((a) => window.startAttack(a), { server, broadcaster: bId, honest, seconds: ATTACK_SECONDS, churners: Number(process.env.TREECAST_ATTACK_CHURNERS ?? 8), liars: Number(process.env.TREECAST_ATTACK_LIARS ?? 3) });
   // Meanwhile a newcomer arrives: the coordinator must still place it (its join competes with the
   // flood of joins from fresh ids for the admission rate).
   await new Promise((r) => setTimeout(r, 8000));
@@ -115,6 +117,14 @@ test('a hostile peer floods the broadcaster while four viewers watch: nothing st
   assert.ok(peerjs.stored <= 4 && peerjs.connections <= VIEWERS + 8, `PeerJS holds ${JSON.stringify(peerjs)}`);
   // Fresh ids are admitted at a bounded rate; liars sit in the tree as phones.
   assert.ok(stats.viewers <= VIEWERS + 1 + 3 + 40 + 20 * ATTACK_SECONDS, `${stats.viewers} viewers in the tree`);
+  // A viewer that froze: what its driver did around the gap (times from the attack's start).
+  for (const v of viewers) {
+    const g = gaps[v.name];
+    if (g.maxGapMs <= 2000) continue;
+    const from = startedAt + g.maxGapAt - 2000;
+    const log = await (await v.player()).evaluate(([a, b]) => window.treecast.node.driver.log.filter((e) => e.t >= a && e.t <= b), [from, from + g.maxGapMs + 4000]).catch(() => []);
+    t.diagnostic(`${v.name} froze at ${g.maxGapAt} ms; its log: ${log.map((e) => `${e.t - startedAt} ${e.text}`).join(' | ')}`);
+  }
   for (const [name, g] of Object.entries(gaps)) {
     assert.ok(g.frames >= ATTACK_SECONDS * 5, `${name} presented only ${g.frames} frames during the attack`);
     assert.ok(g.maxGapMs <= 2000, `${name} froze ${g.maxGapMs} ms during the attack`);

@@ -553,3 +553,54 @@ fn an_assigned_parent_that_never_sends_is_asked_then_given_up() {
     assert_eq!(sent_to_coordinator(&cmds), vec![Message::ParentLost { parent: id("q") }], "{cmds:?}");
     assert!(cmds.contains(&ViewerCommand::CloseEdge { peer: id("q"), side: Side::Up }));
 }
+
+#[test]
+fn a_silent_parent_with_no_standby_is_reported_but_kept_in_case_it_was_only_busy() {
+    let mut v = viewer(2);
+    v.handle(0, ViewerEvent::SignallingOpen).unwrap();
+    from_coord(&mut v, 10, Message::Assign { epoch: 1, parent: id("p"), standby: None, depth: 2 });
+    v.handle(20, ViewerEvent::EdgeOpened { peer: id("p"), side: Side::Up }).unwrap();
+    v.handle(30, ViewerEvent::MediaProgress { peer: id("p") }).unwrap();
+    v.drain_commands();
+    // The parent's page stalls for 900 ms: reported lost (no standby to go to), edge kept.
+    let mut seen = Vec::new();
+    for t in (80..=900).step_by(50) {
+        v.handle(t, ViewerEvent::Tick).unwrap();
+        seen.extend(v.drain_commands());
+    }
+    assert_eq!(sent_to_coordinator(&seen).iter().filter(|m| **m == Message::ParentLost { parent: id("p") }).count(), 1, "{seen:?}");
+    assert!(!seen.contains(&ViewerCommand::CloseEdge { peer: id("p"), side: Side::Up }), "{seen:?}");
+    assert_eq!(v.state(), ViewerState::Repairing);
+    assert_eq!(v.stats().parent, Some(id("p")));
+    // It speaks again: we play it again. The coordinator's new parent then takes over
+    // make-before-break, without a second report about the old one.
+    v.handle(950, ViewerEvent::MediaProgress { peer: id("p") }).unwrap();
+    assert_eq!(v.state(), ViewerState::Playing);
+    from_coord(&mut v, 1_000, Message::Assign { epoch: 1, parent: id("q"), standby: None, depth: 2 });
+    v.handle(1_050, ViewerEvent::EdgeOpened { peer: id("q"), side: Side::Up }).unwrap();
+    v.handle(1_100, ViewerEvent::MediaProgress { peer: id("p") }).unwrap();
+    v.handle(1_150, ViewerEvent::MediaProgress { peer: id("q") }).unwrap();
+    let seen: Vec<_> = v.drain_commands().collect();
+    assert_eq!(routed(&seen), vec![id("q")]);
+    assert!(seen.contains(&ViewerCommand::CloseEdge { peer: id("p"), side: Side::Up }), "{seen:?}");
+    assert!(sent_to_coordinator(&seen).is_empty(), "{seen:?}");
+
+    // A parent that stays silent is given up for good at `slow_loss_after_ms`.
+    let mut v = viewer(2);
+    v.handle(0, ViewerEvent::SignallingOpen).unwrap();
+    from_coord(&mut v, 10, Message::Assign { epoch: 1, parent: id("p"), standby: None, depth: 2 });
+    v.handle(20, ViewerEvent::EdgeOpened { peer: id("p"), side: Side::Up }).unwrap();
+    v.handle(30, ViewerEvent::MediaProgress { peer: id("p") }).unwrap();
+    v.drain_commands();
+    let mut closed_at = None;
+    for t in (80..5_000).step_by(50) {
+        v.handle(t, ViewerEvent::Tick).unwrap();
+        if v.drain_commands().any(|c| c == ViewerCommand::CloseEdge { peer: id("p"), side: Side::Up }) {
+            closed_at = Some(t);
+            break;
+        }
+    }
+    let t = closed_at.expect("closed");
+    assert!((3_000..=3_100).contains(&(t - 30)), "closed after {} ms", t - 30);
+    assert_eq!(v.stats().parent, None);
+}
