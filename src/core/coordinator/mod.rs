@@ -1728,15 +1728,17 @@ impl Coordinator {
         // A viewer on probation adopts children only when no other can (as in a flash crowd,
         // where everyone is new): adopting them is feeding them.
         let (mut unproven, mut unproven_cap) = (None, 0);
+        // A childless child of `x` that can feed its siblings is the last choice: it is failing
+        // over itself right now, and siblings moved under it would freeze with it.
+        let mut sibling = None;
         let mut k = self.nodes[x as usize].first_child;
         while k != NONE {
             if self.nodes[k as usize].children == 0 {
                 let cap = self.cap_at(k, depth);
                 if cap + 1 >= need {
                     if self.nodes[k as usize].flags & F_PROBATION == 0 {
-                        return Some(k);
-                    }
-                    if unproven.is_none() {
+                        sibling = sibling.or(Some(k));
+                    } else if unproven.is_none() {
                         (unproven, unproven_cap) = (Some(k), need);
                     }
                 }
@@ -1746,10 +1748,14 @@ impl Coordinator {
         let mut tried = 0;
         'outer: for (_, list) in self.idle_relays.iter_deepest_first() {
             for &l in list.iter().rev() {
+                if self.nodes[l as usize].parent == x {
+                    continue; // a sibling, counted above
+                }
                 tried += 1;
                 let cap = self.cap_at(l, depth);
                 if cap >= need {
                     best = Some(l);
+                    best_cap = cap;
                     break 'outer;
                 }
                 if cap > best_cap {
@@ -1760,6 +1766,9 @@ impl Coordinator {
                     break 'outer;
                 }
             }
+        }
+        if best_cap >= need || sibling.is_some() {
+            return if best_cap >= need { best } else { sibling };
         }
         if best.is_some() || unproven_cap >= need {
             return best.or(unproven);

@@ -486,6 +486,35 @@ fn a_viewer_backed_only_by_those_it_backs_trades_with_one() {
     assert!(view.iter().filter(|n| n.depth >= 2).all(|n| n.standby.is_some()), "{view:?}");
 }
 
+#[test]
+fn a_leaving_relays_place_goes_to_an_idle_relay_elsewhere_not_to_its_own_children() {
+    // `r`'s children are switching to their standbys when it leaves: one of them adopting the
+    // other would tie the sibling to a viewer whose own picture is being repaired.
+    let mut c = coord(Policy::Treecast);
+    rebuild(
+        &mut c,
+        &[
+            ("a", "B", None),
+            ("b1", "a", Some("B")),
+            ("b2", "a", Some("B")),
+            ("r", "b1", None),
+            ("c2", "b1", None),
+            ("c3", "b2", None),
+            ("c4", "b2", None),
+            ("k1", "r", None),
+            ("k2", "r", None),
+        ],
+    );
+    c.handle(60_000, Event::Tick).unwrap();
+    c.handle(60_001, Event::Leave { peer: id("r") }).unwrap();
+    c.check_invariants().unwrap();
+    let view = c.view();
+    let (k1, k2) = (node(&view, "k1"), node(&view, "k2"));
+    assert_eq!(k1.parent, k2.parent, "{view:?}");
+    assert!(![id("k1"), id("k2")].contains(&k1.parent), "{view:?}");
+    assert_eq!(node(&view, k1.parent.as_str()).parent, id("b1"), "{view:?}");
+    assert_eq!(k1.depth, 4, "{view:?}");
+}
 
 #[test]
 fn probation_survives_a_reload() {
