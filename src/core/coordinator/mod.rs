@@ -8,6 +8,7 @@
 
 mod invariants;
 mod pools;
+mod slot_index;
 mod snapshot;
 pub mod workload;
 
@@ -17,6 +18,7 @@ pub use snapshot::{RestoreError, Snapshot, SnapshotNode};
 use crate::core::ids::PeerId;
 use crate::core::protocol::{Message, Position, Role, MAX_SLOTS};
 use pools::{DepthBuckets, FlatPool, NOT_IN};
+use slot_index::SlotIndex;
 use std::collections::VecDeque;
 use std::hash::Hasher;
 
@@ -327,9 +329,8 @@ pub struct Coordinator {
     config: Config,
     nodes: Vec<Node>,
     free_list: u32,
-    /// Peer id -> slot. Entries are (slot, 32 bits of the id's hash): growing the table rehashes from the stored
-    /// bits, without reading a million ids scattered over the slab.
-    index: hashbrown::HashTable<(u32, u32)>,
+    /// Peer id -> slot (see `SlotIndex`).
+    index: SlotIndex,
     hash_key: u64,
     viewers: u32,
     /// Nodes past probation with a free primary slot, by depth.
@@ -383,7 +384,7 @@ impl Coordinator {
         let mut c = Coordinator {
             nodes: vec![root],
             free_list: NONE,
-            index: hashbrown::HashTable::new(),
+            index: SlotIndex::default(),
             hash_key: rng.rotate_left(17) ^ 0x5bd1_e995,
             config,
             viewers: 0,
@@ -502,11 +503,6 @@ impl Coordinator {
         self.fresh_buf = fresh;
     }
 
-    /// The table's 64-bit hash, spread from the 32 bits it stores.
-    fn spread(h: u32) -> u64 {
-        (h as u64 | (h as u64) << 32).wrapping_mul(0x9e37_79b9_7f4a_7c15)
-    }
-
     fn hash_id(key: u64, id: &PeerId) -> u32 {
         let mut h = IdHasher(key);
         h.write(id.as_bytes());
@@ -517,9 +513,7 @@ impl Coordinator {
     fn find(&self, peer: &PeerId) -> Option<u32> {
         let nodes = &self.nodes;
         let h = Self::hash_id(self.hash_key, peer);
-        self.index
-            .find(Self::spread(h), |&(x, hx)| hx == h && nodes[x as usize].id.as_ref() == Some(peer))
-            .map(|&(x, _)| x)
+        self.index.find(h, |x| nodes[x as usize].id.as_ref() == Some(peer))
     }
 
     fn lookup(&self, peer: &PeerId) -> Result<u32, Rejected> {
@@ -794,7 +788,7 @@ impl Coordinator {
             self.nodes.push(node);
             (self.nodes.len() - 1) as u32
         };
-        self.index.insert_unique(Self::spread(hash), (x, hash), |&(_, h)| Self::spread(h));
+        self.index.insert(hash, x);
         self.viewers += 1;
         x
     }
@@ -802,9 +796,7 @@ impl Coordinator {
     fn dealloc(&mut self, x: u32) {
         let id = self.nodes[x as usize].id.take().expect("live node");
         let hash = Self::hash_id(self.hash_key, &id);
-        if let Ok(entry) = self.index.find_entry(Self::spread(hash), |&(y, _)| y == x) {
-            entry.remove();
-        }
+        self.index.remove(hash, x);
         self.nodes[x as usize] = Node::vacant();
         self.nodes[x as usize].next_sibling = self.free_list;
         self.free_list = x;
