@@ -367,6 +367,7 @@ pub struct Coordinator {
     out: Vec<Command>,
     scratch: Vec<u32>,
     scratch2: Vec<u32>,
+    backed_walk: Vec<(u32, u32, u32)>,
     orphan_buf: Vec<u32>,
     rng: u64,
     now_ms: u64,
@@ -407,6 +408,7 @@ impl Coordinator {
             out: Vec::new(),
             scratch: Vec::new(),
             scratch2: Vec::new(),
+            backed_walk: Vec::new(),
             orphan_buf: Vec::new(),
             rng,
             now_ms: 0,
@@ -1044,10 +1046,8 @@ impl Coordinator {
             self.set_depth(x);
             self.nodes[x as usize].flags &= !F_DETACHED;
             self.reindex(x);
-            let mut v = self.nodes[x as usize].first_backed;
-            while v != NONE {
-                check.push(v);
-                v = self.nodes[v as usize].next_backed;
+            if self.nodes[x as usize].first_backed != NONE {
+                check.push(self.nodes[x as usize].first_backed); // read below
             }
             let mut k = self.nodes[x as usize].first_child;
             while k != NONE {
@@ -1056,6 +1056,7 @@ impl Coordinator {
             }
         }
         self.scratch = stack;
+        self.read_backed_lists(&mut check);
         for &v in &check {
             self.recheck_standby(v);
         }
@@ -1072,6 +1073,41 @@ impl Coordinator {
         if self.nodes[c as usize].children > self.cap(c) {
             self.mark_overloaded(c);
         }
+    }
+
+    /// `lists` is `c` then the first node of each backed list met in the walk; it becomes `c`
+    /// then every node of those lists, in their order. The lists are read a step of each at a
+    /// time: at 1M viewers every step is a cache miss, and steps of different lists need not
+    /// wait for each other (read one list after another, they were a tenth of the time).
+    fn read_backed_lists(&mut self, lists: &mut Vec<u32>) {
+        if lists.len() == 2 {
+            let mut v = self.nodes[lists[1] as usize].next_backed;
+            while v != NONE {
+                lists.push(v);
+                v = self.nodes[v as usize].next_backed;
+            }
+            return;
+        }
+        // (list, step, node)
+        let mut walk = std::mem::take(&mut self.backed_walk);
+        walk.extend(lists[1..].iter().enumerate().map(|(i, &v)| (i as u32, 0, v)));
+        let mut from = 0;
+        while from < walk.len() {
+            let to = walk.len();
+            for j in from..to {
+                let (i, step, v) = walk[j];
+                let next = self.nodes[v as usize].next_backed;
+                if next != NONE {
+                    walk.push((i, step + 1, next));
+                }
+            }
+            from = to;
+        }
+        walk.sort_unstable_by_key(|&(i, step, _)| (i, step));
+        lists.truncate(1);
+        lists.extend(walk.iter().map(|&(_, _, v)| v));
+        walk.clear();
+        self.backed_walk = walk;
     }
 
     fn recheck_standby(&mut self, v: u32) {
