@@ -75,6 +75,9 @@ function attackScript() {
     const liars = (await Promise.all(Array.from({ length: nLiars }, (_, i) => open(`tc-v-liar${i}x${hex(6)}`, server)))).filter(Boolean);
     counts.ids += liars.length;
     for (const l of liars) send(l, b, 'join', tc(msg({ t: 'join', slots: 0 })));
+    // A first batch of fresh ids is registered before the flood starts: under the flood a busy
+    // PeerServer registers new ids slowly (13 in 49 s once), and the attack would test fewer.
+    const ready = (await Promise.all(Array.from({ length: 3 * churners }, () => open(`tc-v-${hex(24)}`, server)))).filter(Boolean);
     await sleep(1500);
     const loops = liars.map(async (l) => {
       while (performance.now() < until) {
@@ -88,10 +91,11 @@ function attackScript() {
         await sleep(40);
       }
     });
-    // Streams of fresh ids: register, join as a big relay, say something false, go, repeat.
+    // Streams of fresh ids: register (or take one of the first batch), join as a big relay, say
+    // something false, go, repeat.
     const churn = Array.from({ length: churners }, async () => {
       while (performance.now() < until) {
-        const p = await open(`tc-v-${hex(24)}`, server);
+        const p = ready.pop() ?? await open(`tc-v-${hex(24)}`, server);
         if (!p) continue;
         counts.ids++;
         send(p, b, 'flood_join', tc(msg({ t: 'join', slots: 16 })));
@@ -104,7 +108,7 @@ function attackScript() {
       }
     });
     await Promise.all([...loops, ...churn]);
-    for (const l of liars) l.destroy();
+    for (const l of [...liars, ...ready]) l.destroy();
     return counts;
   };
   window.attackCounts = () => counts;

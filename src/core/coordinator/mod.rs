@@ -932,6 +932,17 @@ impl Coordinator {
         self.outside_by_walk(s, p, pd)
     }
 
+    /// `l` is outside the subtree of `x`, at depth `xd`: different branch labels prove it at
+    /// once, else a walk up `l`'s ancestors.
+    fn outside_subtree(&self, l: u32, x: u32, xd: u32) -> bool {
+        if let Some(k) = BRANCH_DEPTHS.iter().rposition(|&d| d <= xd) {
+            if self.nodes[l as usize].branch[k] != self.nodes[x as usize].branch[k] {
+                return true;
+            }
+        }
+        self.outside_by_walk(l, x, xd)
+    }
+
     /// `s` is outside the subtree of `p`, at depth `pd` (false also when `s` hangs in a subtree
     /// being moved), by walking `s`'s ancestors down to that depth.
     fn outside_by_walk(&self, s: u32, p: u32, pd: u32) -> bool {
@@ -1756,9 +1767,12 @@ impl Coordinator {
         // A viewer on probation adopts children only when no other can (as in a flash crowd,
         // where everyone is new): adopting them is feeding them.
         let (mut unproven, mut unproven_cap) = (None, 0);
-        // A childless child of `x` that can feed its siblings is the last choice: it is failing
-        // over itself right now, and siblings moved under it would freeze with it.
+        // A childless child of `x` that can feed its siblings comes after any idle relay outside
+        // `x`'s subtree: it is failing over itself right now, and siblings moved under it would
+        // freeze with it. One deeper in the subtree comes last: fed through a failing-over
+        // child, it would for a moment feed the very viewers it is fed by.
         let mut sibling = None;
+        let mut inside = None;
         let mut k = self.nodes[x as usize].first_child;
         while k != NONE {
             if self.nodes[k as usize].children == 0 {
@@ -1781,6 +1795,15 @@ impl Coordinator {
                 }
                 tried += 1;
                 let cap = self.cap_at(l, depth);
+                if !self.outside_subtree(l, x, depth) {
+                    if cap >= need {
+                        inside = inside.or(Some(l));
+                    }
+                    if tried >= 32 {
+                        break 'outer;
+                    }
+                    continue;
+                }
                 if cap >= need {
                     best = Some(l);
                     best_cap = cap;
@@ -1795,8 +1818,8 @@ impl Coordinator {
                 }
             }
         }
-        if best_cap >= need || sibling.is_some() {
-            return if best_cap >= need { best } else { sibling };
+        if best_cap >= need || sibling.is_some() || inside.is_some() {
+            return if best_cap >= need { best } else { sibling.or(inside) };
         }
         if best.is_some() || unproven_cap >= need {
             return best.or(unproven);
