@@ -555,3 +555,28 @@ fn probation_survives_a_reload() {
     let r = Coordinator::restore(&Snapshot::from_json(&old).unwrap(), 1_000, Config::new(Policy::Treecast, b(), 8)).unwrap();
     assert!(r.snapshot().probation.is_empty(), "{old}");
 }
+
+#[test]
+fn a_viewer_that_reports_sitting_elsewhere_gets_its_parent_named_again() {
+    // Its parent's call never reached it (the child had closed that edge before it connected,
+    // while the parent still waits on it): the parent is told again, and calls anew.
+    let mut c = coord(Policy::Treecast);
+    for i in 0..6 {
+        join(&mut c, i, &format!("v{i}"), 2);
+    }
+    c.handle(40_000, Event::Tick).unwrap();
+    let view = c.view();
+    let v = view.iter().find(|n| n.depth >= 3).expect("a deep viewer").clone();
+    c.clear_commands();
+    let elsewhere = Position { parent: Some(id("v0")), standby: None };
+    c.handle(40_001, Event::Join { peer: v.id.clone(), slots: 2, at: Some(elsewhere) }).unwrap();
+    c.check_invariants().unwrap();
+    let now = c.view();
+    let v = node(&now, v.id.as_str());
+    let cmds: Vec<Command> = c.drain_commands().collect();
+    assert!(cmds.contains(&Command::Connect { parent: v.parent.clone(), child: v.id.clone(), role: Role::Primary }), "{cmds:?}");
+    // Confirming where it sits names nobody again.
+    let here = Position { parent: Some(v.parent.clone()), standby: v.standby.clone() };
+    c.handle(40_002, Event::Join { peer: v.id.clone(), slots: 2, at: Some(here) }).unwrap();
+    assert!(c.drain_commands().all(|c| matches!(c, Command::Assign { .. })));
+}
