@@ -1000,20 +1000,20 @@ impl Coordinator {
         self.out.push(cmd);
     }
 
-    /// Names `x`'s parent and standby to them again where `x` reports it does not sit under
-    /// them. A viewer re-joins so when its parent never called: that parent may still wait on a
-    /// call the child had closed before it connected (seen in the relay test: 15 s), and a
-    /// parent named again calls anew once its old call is `switch_timeout` old. Viewers that
-    /// confirm where they sit (after our reload) cause no edge command.
-    fn renew_edges(&mut self, x: u32, at: Option<&Position>) {
-        let (p, s) = (self.nodes[x as usize].parent, self.nodes[x as usize].standby);
-        let reported = |me: &Self, a: Option<&PeerId>, y: u32| a.is_some_and(|a| a == me.id(y));
-        if p != NONE && self.nodes[x as usize].flags & F_DETACHED == 0 && !reported(self, at.and_then(|a| a.parent.as_ref()), p) {
-            self.connect(p, x, Role::Primary);
+    /// Names `x`'s parent to it again where `x` reports it does not sit under it. A viewer
+    /// re-joins so when its parent never called: that parent may still wait on a call the child
+    /// had closed before it connected (seen in the relay test: 15 s), and a parent named again
+    /// calls anew once its old call is `switch_timeout` old. Viewers that confirm where they sit
+    /// (after our reload) cause no edge command.
+    fn renew_parent_edge(&mut self, x: u32, at: Option<&Position>) {
+        let p = self.nodes[x as usize].parent;
+        if p == NONE || self.nodes[x as usize].flags & F_DETACHED != 0 {
+            return;
         }
-        if s != NONE && !reported(self, at.and_then(|a| a.standby.as_ref()), s) {
-            self.connect(s, x, Role::Standby);
+        if at.and_then(|a| a.parent.as_ref()).is_some_and(|a| a == self.id(p)) {
+            return;
         }
+        self.connect(p, x, Role::Primary);
     }
 
     fn disconnect(&mut self, p: u32, c: u32) {
@@ -1324,7 +1324,7 @@ impl Coordinator {
                 self.adopt_report(x, at);
             }
             self.mark_dirty(x);
-            self.renew_edges(x, at.as_ref());
+            self.renew_parent_edge(x, at.as_ref());
             return Ok(());
         }
         if self.viewers >= self.config.max_viewers {
