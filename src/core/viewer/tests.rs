@@ -38,6 +38,17 @@ fn playing(p: &str, s: &str) -> Viewer {
     v
 }
 
+/// A viewer placed under `p` with no standby, its edge up and media flowing from it.
+fn playing_alone(p: &str) -> Viewer {
+    let mut v = viewer(2);
+    v.handle(0, ViewerEvent::SignallingOpen).unwrap();
+    from_coord(&mut v, 10, Message::Assign { epoch: 1, parent: id(p), standby: None, depth: 2 });
+    v.handle(20, ViewerEvent::EdgeOpened { peer: id(p), side: Side::Up }).unwrap();
+    v.handle(30, ViewerEvent::MediaProgress { peer: id(p) }).unwrap();
+    assert_eq!(v.state(), ViewerState::Playing);
+    v
+}
+
 #[test]
 fn joins_and_retries_with_capped_backoff_until_placed() {
     let mut v = viewer(1);
@@ -213,11 +224,7 @@ fn a_leaver_that_goes_before_the_standby_delivers_hands_over_at_once() {
 
 #[test]
 fn a_leaving_parent_without_a_standby_is_played_to_the_end() {
-    let mut v = viewer(2);
-    v.handle(0, ViewerEvent::SignallingOpen).unwrap();
-    from_coord(&mut v, 10, Message::Assign { epoch: 1, parent: id("p"), standby: None, depth: 1 });
-    v.handle(20, ViewerEvent::EdgeOpened { peer: id("p"), side: Side::Up }).unwrap();
-    v.handle(30, ViewerEvent::MediaProgress { peer: id("p") }).unwrap();
+    let mut v = playing_alone("p");
     v.handle(40, ViewerEvent::EdgeMessage { peer: id("p"), side: Side::Up, message: Message::Leaving {} }).unwrap();
     assert_eq!(v.stats().parent, Some(id("p")));
     v.drain_commands();
@@ -556,11 +563,7 @@ fn an_assigned_parent_that_never_sends_is_asked_then_given_up() {
 
 #[test]
 fn a_silent_parent_with_no_standby_is_reported_but_kept_in_case_it_was_only_busy() {
-    let mut v = viewer(2);
-    v.handle(0, ViewerEvent::SignallingOpen).unwrap();
-    from_coord(&mut v, 10, Message::Assign { epoch: 1, parent: id("p"), standby: None, depth: 2 });
-    v.handle(20, ViewerEvent::EdgeOpened { peer: id("p"), side: Side::Up }).unwrap();
-    v.handle(30, ViewerEvent::MediaProgress { peer: id("p") }).unwrap();
+    let mut v = playing_alone("p");
     v.drain_commands();
     // The parent's page stalls for 900 ms: reported lost (no standby to go to), edge kept.
     let mut seen = Vec::new();
@@ -586,11 +589,7 @@ fn a_silent_parent_with_no_standby_is_reported_but_kept_in_case_it_was_only_busy
     assert!(sent_to_coordinator(&seen).is_empty(), "{seen:?}");
 
     // A parent that stays silent is given up for good at `slow_loss_after_ms`.
-    let mut v = viewer(2);
-    v.handle(0, ViewerEvent::SignallingOpen).unwrap();
-    from_coord(&mut v, 10, Message::Assign { epoch: 1, parent: id("p"), standby: None, depth: 2 });
-    v.handle(20, ViewerEvent::EdgeOpened { peer: id("p"), side: Side::Up }).unwrap();
-    v.handle(30, ViewerEvent::MediaProgress { peer: id("p") }).unwrap();
+    let mut v = playing_alone("p");
     v.drain_commands();
     let mut closed_at = None;
     for t in (80..5_000).step_by(50) {
