@@ -153,7 +153,9 @@ export class Driver {
 
   setSending(child, on) {
     this.sending.set(child, on);
-    this.children.get(child)?.setTracks(this.sendTracks, on);
+    const applied = this.children.get(child)?.setTracks(this.sendTracks, on);
+    // Switched on (an activated standby): its first frame now, not at the next upstream one.
+    if (on && this.forwarder) applied?.then(() => this.forwarder?.repeat());
   }
 
   /** New media to forward (a new upstream, or the broadcaster's source): swap, never renegotiate. */

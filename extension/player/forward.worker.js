@@ -4,9 +4,11 @@
 let writer = null;
 let current = null;
 let canvas = null;
+let last = null; // the last frame forwarded, to send again on demand
 
 onmessage = ({ data }) => {
   if (data.writable) { writer = data.writable.getWriter(); return; }
+  if (data.repeat) { repeat(); return; }
   if (!('readable' in data)) return;
   const previous = current;
   current = data.readable ? data.readable.getReader() : null;
@@ -26,6 +28,8 @@ async function pump(reader) {
     let copy = null;
     try {
       copy = await remake(frame);
+      last?.close();
+      last = copy.clone();
       writer.write(copy).catch(() => {});
     } catch {
       copy?.close();
@@ -33,6 +37,17 @@ async function pump(reader) {
       frame.close();
     }
   }
+}
+
+/**
+ * The last picture again, stamped now: a child whose senders were just switched on gets its key
+ * frame at once instead of at the next upstream frame (up to a frame interval later).
+ */
+function repeat() {
+  if (!last || !writer || writer.desiredSize <= 0) return;
+  try {
+    writer.write(new VideoFrame(last, { timestamp: Math.round(performance.now() * 1000) })).catch(() => {});
+  } catch { /* a closed frame: the next upstream frame follows */ }
 }
 
 /** The same picture as a new frame: a copy carries no capture time, so WebRTC stamps it now. */

@@ -33,6 +33,11 @@ export class Forwarder {
     this.worker.postMessage({ readable }, [readable]);
   }
 
+  /** Sends the last frame again (to a child just switched on). */
+  repeat() {
+    this.worker.postMessage({ repeat: true });
+  }
+
   stop() {
     this.worker.terminate();
     this.generator.stop();
