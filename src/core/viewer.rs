@@ -837,12 +837,12 @@ impl Viewer {
     /// with nowhere, closing its edge would gain nothing and lose the picture for good if the
     /// parent was only busy: it is reported lost (the coordinator re-homes us, make-before-break)
     /// and kept until `slow_loss_after_ms` of silence.
-    fn give_up_silent_upstream(&mut self, now_ms: u64, silence: u64) {
+    fn give_up_silent_upstream(&mut self, now_ms: u64) {
         let elsewhere = self.failover.is_some()
             || self.standby.as_ref().is_some_and(|s| s.open)
             || self.moving_to.as_ref().is_some_and(|(m, _)| m.open);
-        // Silent for longer than we would keep it anyway (a config whose losses are all slow).
-        if elsewhere || silence >= self.config.slow_loss_after_ms {
+        // A config whose every loss is slow (the original library's detection) keeps nothing.
+        if elsewhere || self.config.loss_after_ms >= self.config.slow_loss_after_ms {
             return self.lose_upstream(now_ms);
         }
         let Some(u) = self.upstream.as_mut() else { return };
@@ -925,7 +925,7 @@ impl Viewer {
                 self.lose_upstream(now_ms);
             }
         } else if silence >= self.config.loss_after_ms.max(jitter + jitter / 2) {
-            self.give_up_silent_upstream(now_ms, silence);
+            self.give_up_silent_upstream(now_ms);
         } else if silence >= self.config.suspect_after_ms.max(jitter) {
             self.begin_failover(now_ms, Reason::Suspected);
         }
