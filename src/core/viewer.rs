@@ -756,8 +756,7 @@ impl Viewer {
             self.switch_to(now_ms, f.to, f.reason == Reason::Suspected);
         } else if is_upstream {
             self.cancel_suspicion();
-            let u = self.upstream.as_mut().expect("checked");
-            if std::mem::take(&mut u.reported_lost) {
+            if self.upstream.as_mut().is_some_and(|u| std::mem::take(&mut u.reported_lost)) {
                 // Only busy: play it again (the coordinator's move, if any, is make-before-break).
                 self.set_state(ViewerState::Playing);
             }
