@@ -6,20 +6,12 @@ import { Edge } from './edge.js';
 import { Forwarder } from './forwarder.js';
 import { applySendParameters, callWithCodec } from './encoding.js';
 import { DEFAULT_SETTINGS } from '../shared/settings.js';
+import { mediaVerdict } from './media_watch.js';
 
 const TICK_MS = 50;
-// Quiet this long, an edge whose media comes again is logged as resumed (the unpark of a standby).
-const MEDIA_RESUMED_AFTER_MS = 500;
-// Media that starts or resumes while the current upstream still plays counts once a video frame
-// is decoded (switching to it before then shows nothing until its key frame), or after this long
-// with audio only (a source with no picture, or one that paints rarely).
-const FIRST_FRAME_WAIT_MS = 1000;
 // After we ask a standby to send, its media is polled this often for this long.
 const FAST_POLL_EVERY_MS = 10;
 const FAST_POLL_FOR_MS = 1000;
-// An upstream whose media changed this recently still plays (its audio alone changes every 20 ms;
-// a leaving parent's stops with its tab, so a standby's first media after a leave counts at once).
-const CURRENT_PLAYS_MS = 120;
 
 /** A black video track and a silent audio track: what a call carries before real media exists. */
 function placeholderTracks() {
@@ -57,7 +49,7 @@ export class Driver {
     // decode and render it, a fifth of what a relaying page costs.
     this.audible = false;
     this.upstream = null; // parent id whose media we use, or null (broadcaster: local source)
-    this.inbound = new Map(); // parent id -> {mark, at, video}: its last media marks (see Edge.mediaMark) and when they changed
+    this.inbound = new Map(); // parent id -> {mark, at, video}: its last media marks (see Edge.mediaMarks) and when they changed
     this.log = [];
     this.placeholder = null;
     // What tests and the dashboard read: edges ever made on each side, and throughput.
@@ -230,27 +222,13 @@ export class Driver {
   /** Tells the machine which upstream edges received media since the last poll (every tick). */
   pollMedia() {
     for (const [parent, edge] of this.parents) {
-      const mark = edge.mediaMark();
-      const last = this.inbound.get(parent);
-      if (mark === null || mark === last?.mark) continue;
-      const now = Date.now();
-      const video = edge.videoMark();
-      if (!last?.mark || now - last.at > MEDIA_RESUMED_AFTER_MS) {
-        // Starting or resuming (an unparked standby) while our upstream still plays: wait for a
-        // picture, within a bound. The machine switches on this event; until then the old
-        // upstream keeps playing (with it quiet, switching at once loses nothing).
-        const waiting = last?.waitingSince ?? now;
-        const current = this.upstream !== parent ? this.inbound.get(this.upstream) : null;
-        const currentPlays = current?.mark && now - current.at < CURRENT_PLAYS_MS;
-        if (currentPlays && (video === null || video === last?.video) && now - waiting < FIRST_FRAME_WAIT_MS) {
-          this.inbound.set(parent, { ...last, waitingSince: waiting });
-          continue;
-        }
-        // Logged when media starts and when it resumes, not on every packet.
-        this.note('info', `media from ${parent}`);
-      }
-      this.inbound.set(parent, { mark, at: now, video });
-      this.feed({ e: 'media', peer: parent });
+      const current = this.upstream !== parent ? this.inbound.get(this.upstream) : null;
+      const verdict = mediaVerdict(this.inbound.get(parent), edge.mediaMarks(), current, Date.now());
+      if (!verdict) continue;
+      this.inbound.set(parent, verdict.entry);
+      // Logged when media starts and when it resumes, not on every packet.
+      if (verdict.started) this.note('info', `media from ${parent}`);
+      if (verdict.media) this.feed({ e: 'media', peer: parent });
     }
   }
 

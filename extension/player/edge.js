@@ -91,27 +91,23 @@ export class Edge extends EventTarget {
   }
 
   /**
-   * A mark that changes whenever media arrives on this edge (child side): the RTP timestamp of
-   * the newest packet per receiver. Far cheaper than getStats, so it can run several times a second.
+   * Marks that change whenever media arrives on this edge (child side): `all`, the RTP timestamp
+   * of the newest packet per receiver, and `video`, the video receiver's alone (it changes when a
+   * decoded frame reaches the track; audio's change with every packet played, well before a
+   * switched-on video has its key frame). Far cheaper than getStats, so they can be read every
+   * few ms. Null when nothing ever arrived.
    */
-  mediaMark() {
+  mediaMarks() {
     if (!this.pc || this.closed) return null;
-    let mark = '';
+    let all = '';
+    let video = null;
     for (const r of this.pc.getReceivers()) {
       const newest = r.getSynchronizationSources?.()[0];
-      if (newest) mark += `${newest.rtpTimestamp}/`;
+      if (!newest) continue;
+      all += `${newest.rtpTimestamp}/`;
+      if (r.track.kind === 'video') video = newest.rtpTimestamp;
     }
-    return mark || null;
-  }
-
-  /**
-   * The same for the video receiver alone: it changes when a decoded frame reaches the track
-   * (audio's changes with every packet played, well before a switched-on video has its key frame).
-   */
-  videoMark() {
-    if (!this.pc || this.closed) return null;
-    const r = this.pc.getReceivers().find((x) => x.track.kind === 'video');
-    return r?.getSynchronizationSources?.()[0]?.rtpTimestamp ?? null;
+    return all ? { all, video } : null;
   }
 
   /** Inbound RTP bytes so far (child side): rises while media arrives. */
