@@ -40,7 +40,11 @@ fn playing(p: &str, s: &str) -> Viewer {
 
 /// A viewer placed under `p` with no standby, its edge up and media flowing from it.
 fn playing_alone(p: &str) -> Viewer {
-    let mut v = viewer(2);
+    playing_alone_with(ViewerConfig::default(), p)
+}
+
+fn playing_alone_with(config: ViewerConfig, p: &str) -> Viewer {
+    let mut v = Viewer::new(config, id("me"), coord(), 2, 42);
     v.handle(0, ViewerEvent::SignallingOpen).unwrap();
     from_coord(&mut v, 10, Message::Assign { epoch: 1, parent: id(p), standby: None, depth: 2 });
     v.handle(20, ViewerEvent::EdgeOpened { peer: id(p), side: Side::Up }).unwrap();
@@ -602,4 +606,17 @@ fn a_silent_parent_with_no_standby_is_reported_but_kept_in_case_it_was_only_busy
     let t = closed_at.expect("closed");
     assert!((3_000..=3_100).contains(&(t - 30)), "closed after {} ms", t - 30);
     assert_eq!(v.stats().parent, None);
+}
+
+#[test]
+fn where_every_loss_is_slow_a_silent_parent_is_lost_at_once() {
+    // The original library's detection (the seed policy): nothing to keep the edge for.
+    let config = ViewerConfig { suspect_after_ms: 5_300, loss_after_ms: 5_300, slow_loss_after_ms: 5_300, jitter_factor: 0, ..ViewerConfig::default() };
+    let mut v = playing_alone_with(config, "p");
+    v.drain_commands();
+    let closed_at = (1..200).map(|i| 30 + i * 50).find(|&t| {
+        v.handle(t, ViewerEvent::Tick).unwrap();
+        v.drain_commands().any(|c| c == ViewerCommand::CloseEdge { peer: id("p"), side: Side::Up })
+    });
+    assert_eq!(closed_at, Some(5_330));
 }
