@@ -11,12 +11,6 @@ const PROOF_VALID_MS = 45_000;
 // Orders from an unproven broadcaster id for this long: tell the viewer.
 const UNPROVEN_NOTICE_MS = 10_000;
 
-// How long a closing relay's page keeps forwarding after telling its children it leaves: a
-// standby asked to send delivers its first frames within it (35 to 130 ms on an idle machine,
-// up to ~400 ms with eleven browsers on two cores); one that is later costs its child only the
-// difference. The hold spins the page's main thread (relaying runs off it), so it stays short.
-const LEAVE_HOLD_MS = 500;
-
 export class ViewerNode {
   constructor({ id, rootId, settings, video, ui, t, code, original = false }) {
     this.id = id;
@@ -175,8 +169,9 @@ export class ViewerNode {
 
   /**
    * Leaves make-before-break: tells children and the broadcaster first, keeps feeding briefly.
-   * A closing tab cannot wait for its children: `pagehide` holds the page for a short bound while
-   * they switch (relaying runs off the main thread, so a busy page still forwards every frame).
+   * A closing tab cannot feed on: its media stops within 20-50 ms of the close whether or not its
+   * pagehide handler holds the page (tests/tools/hold_probe.mjs), so the notice sent at
+   * beforeunload is what lets the children switch early, and the page does not wait.
    */
   async stop(reason) {
     clearInterval(this.challengeTimer);
@@ -185,15 +180,7 @@ export class ViewerNode {
     // said nothing to the root on the way out (signalling goes first, so no report escapes).
     if (this.original) { this.driver.signalling?.destroy(); this.driver.destroy(); return; }
     this.driver.feed({ e: 'leave' });
-    if (reason === 'beforeunload') return; // pagehide follows
-    if (reason === 'pagehide') {
-      if (this.driver.feeding > 0 && !this.held) {
-        this.held = true;
-        const until = performance.now() + LEAVE_HOLD_MS;
-        while (performance.now() < until) { /* children switch to their standbys meanwhile */ }
-      }
-      return;
-    }
+    if (reason === 'beforeunload' || reason === 'pagehide') return;
     await new Promise((r) => setTimeout(r, 300));
     this.driver.destroy();
   }
