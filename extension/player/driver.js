@@ -41,9 +41,11 @@ export class Driver {
     this.expected = new Set(); // parents whose calls we accept
     this.sending = new Map(); // child id -> bool (media on, or parked)
     this.tracks = null; // {video, audio} we show (and forward)
-    // A relay (a viewer) forwards video through a forwarder, so its children never see a switch of
-    // upstream; the broadcaster sends its source as is.
-    this.forwarder = relay && Forwarder.supported() ? new Forwarder() : null;
+    // Video goes out through a forwarder: a relay's children never see a switch of upstream (its
+    // frames are re-stamped), and an activated standby sends its last picture at once instead of
+    // at the source's next frame (up to 83 ms at 12 fps; a still screen capture may send none
+    // for seconds). The broadcaster's frames keep their stamps: it has one source.
+    this.forwarder = Forwarder.supported() ? new Forwarder({ restamp: relay }) : null;
     this.sendTracks = null; // {video, audio} our children's senders carry
     // The player gets the audio track only while someone listens: a muted player would still
     // decode and render it, a fifth of what a relaying page costs.
@@ -100,7 +102,7 @@ export class Driver {
       case 'signal': this.signalling.send(cmd.to, cmd.text); break;
       case 'edge_send':
         this.edges(cmd.side).get(cmd.peer)?.send(cmd.text);
-        if (cmd.text.includes('"t":"activate"')) this.pollMediaFast();
+        if (cmd.text.includes('"t":"activate"')) { this.note('info', `activate ${cmd.peer}`); this.pollMediaFast(); }
         break;
       case 'call': this.callChild(cmd.child, cmd.role); break;
       case 'expect': this.expected.add(cmd.parent); break;
@@ -158,7 +160,10 @@ export class Driver {
     // Parked edges too: a standby then sends the moment it is activated.
     for (const [child, edge] of this.children) edge.setTracks(this.sendTracks, this.sending.get(child) ?? false);
     const shown = this.display.getTracks();
-    const next = tracks ? [tracks.video, this.audible ? tracks.audio : null].filter(Boolean) : [];
+    // The player shows what the children get: with a forwarder its track never changes, so a
+    // switch of upstream does not re-attach the player's video (its next frame is the new one's).
+    const video = tracks?.video && this.forwarder ? this.forwarder.track : tracks?.video;
+    const next = tracks ? [video, this.audible ? tracks.audio : null].filter(Boolean) : [];
     for (const t of shown) if (!next.includes(t)) this.display.removeTrack(t);
     for (const t of next) if (!shown.includes(t)) this.display.addTrack(t);
   }
@@ -188,7 +193,13 @@ export class Driver {
     this.parents.set(call.peer, edge);
     this.inbound.set(call.peer, { mark: null, at: 0 });
     this.wireEdge(edge, this.parents);
-    edge.addEventListener('media', () => { if (this.upstream === call.peer) this.useUpstream(call.peer); });
+    edge.addEventListener('media', ({ stream }) => {
+      // Read ahead of a switch to it: its first picture is then forwarded the moment we switch.
+      const video = stream.getVideoTracks()[0];
+      if (video) this.forwarder?.watch(video);
+      edge.addEventListener('close', () => { if (video) this.forwarder?.forget(video); }, { once: true });
+      if (this.upstream === call.peer) this.useUpstream(call.peer);
+    });
   }
 
   /**
@@ -232,13 +243,6 @@ export class Driver {
     }
   }
 
-  /** Open edges towards children (a leaving relay holds its page open briefly for them). */
-  get feeding() {
-    let n = 0;
-    for (const edge of this.children.values()) if (edge.isOpen) n++;
-    return n;
-  }
-
   // --- both ----------------------------------------------------------------------------------
 
   wireEdge(edge, map) {
@@ -252,7 +256,11 @@ export class Driver {
       this.note('info', `edge ${side} ${edge.peerId} open`);
       this.feed({ e: 'edge_open', peer: edge.peerId, side });
     });
-    edge.addEventListener('message', (ev) => this.feed({ e: 'edge_message', peer: edge.peerId, side, text: ev.text }));
+    edge.addEventListener('message', (ev) => {
+      // The switch's milestones, for the timelines (a heartbeat would flood the log).
+      if (/"t":"(leaving|activate)"/.test(ev.text)) this.note('info', `${JSON.parse(ev.text).t} from ${edge.peerId}`);
+      this.feed({ e: 'edge_message', peer: edge.peerId, side, text: ev.text });
+    });
     edge.addEventListener('close', () => {
       if (map.get(edge.peerId) !== edge) return; // replaced by a newer edge to the same peer
       this.note('info', `edge ${side} ${edge.peerId} closed`);

@@ -1,41 +1,98 @@
-// Pumps frames from the current upstream's track into the relay's generated track, each re-made
-// with a fresh timestamp (see forwarder.js for why). Runs off the page's main thread, so a busy
-// page (or one holding itself open while it leaves) still forwards every frame.
+// Pumps frames from the current upstream's track (or the broadcaster's source) into the generated
+// track that children receive and the player shows; a relay's frames each re-made with a fresh
+// timestamp (see forwarder.js for why). Runs off the page's main thread, so a busy page still
+// forwards every frame.
+//
+// Every upstream with a track is read, not only the current one: the newest frame of each other
+// one is held, so a switch to it forwards that frame at once. The frame that told the page a
+// standby delivers is then the first one shown, instead of the standby's next (up to a frame
+// interval later: 83 ms at 12 fps).
 let writer = null;
-let current = null;
+let restamp = true;
+const sources = new Map(); // key -> { reader, held: {frame, at} | null }
+let current = null; // key of the source forwarded
 let canvas = null;
 let last = null; // the last frame forwarded, to send again on demand
 
+// A held frame older than this is stale: the switch waits for the next one instead.
+const HELD_FRESH_MS = 250;
+
 onmessage = ({ data }) => {
-  if (data.writable) { writer = data.writable.getWriter(); return; }
+  if (data.writable) { writer = data.writable.getWriter(); restamp = data.restamp !== false; return; }
   if (data.repeat) { repeat(); return; }
-  if (!('readable' in data)) return;
-  const previous = current;
-  current = data.readable ? data.readable.getReader() : null;
-  previous?.cancel().catch(() => {});
-  if (current) pump(current);
+  if (data.watch !== undefined) { watch(data.watch, data.readable); return; }
+  if (data.forget !== undefined) { forget(data.forget); return; }
+  if (data.use !== undefined) use(data.use);
 };
 
-async function pump(reader) {
+function watch(key, readable) {
+  forget(key);
+  const source = { reader: readable.getReader(), held: null };
+  sources.set(key, source);
+  pump(key, source);
+}
+
+function forget(key) {
+  const source = sources.get(key);
+  if (!source) return;
+  sources.delete(key);
+  source.held?.frame.close();
+  source.reader.cancel().catch(() => {});
+}
+
+/** Forwards `key`'s frames from now on (null: none), starting with its held one if fresh. */
+function use(key) {
+  current = key;
+  const source = sources.get(key);
+  const held = source?.held;
+  if (!held) return;
+  source.held = null;
+  if (performance.now() - held.at > HELD_FRESH_MS) { held.frame.close(); return; }
+  forward(held.frame);
+}
+
+async function pump(key, source) {
   for (;;) {
     let next;
-    try { next = await reader.read(); } catch { return; }
-    if (next.done) return;
+    try { next = await source.reader.read(); } catch { return; }
+    if (next.done || sources.get(key) !== source) { next.value?.close(); return; }
     const frame = next.value;
-    // A frame from an upstream we left, or one the encoder is not ready for: drop it (the next
-    // one follows within a frame interval; queueing would only add delay).
-    if (reader !== current || !writer || writer.desiredSize <= 0) { frame.close(); if (reader !== current) return; continue; }
-    let copy = null;
-    try {
-      copy = await remake(frame);
-      last?.close();
-      last = copy.clone();
-      writer.write(copy).catch(() => {});
-    } catch {
-      copy?.close();
-    } finally {
-      frame.close();
+    if (key !== current) {
+      source.held?.frame.close();
+      source.held = { frame, at: performance.now() };
+      continue;
     }
+    await forward(frame);
+  }
+}
+
+/** Writes `frame` (closing it) to the generated track, re-made or as it is. */
+async function forward(frame) {
+  // The encoder is not ready for it: drop it (the next one follows within a frame interval;
+  // queueing would only add delay).
+  if (!writer || writer.desiredSize <= 0) { frame.close(); return; }
+  if (!restamp) { pass(frame); return; }
+  let copy = null;
+  try {
+    copy = await remake(frame);
+    last?.close();
+    last = copy.clone();
+    writer.write(copy).catch(() => {});
+  } catch {
+    copy?.close();
+  } finally {
+    frame.close();
+  }
+}
+
+/** The source's own frame, as it is (kept, for `repeat`). */
+function pass(frame) {
+  try {
+    last?.close();
+    last = frame.clone();
+    writer.write(frame).catch(() => {});
+  } catch {
+    frame.close();
   }
 }
 
@@ -46,7 +103,9 @@ async function pump(reader) {
 function repeat() {
   if (!last || !writer || writer.desiredSize <= 0) return;
   try {
-    writer.write(new VideoFrame(last, { timestamp: Math.round(performance.now() * 1000) })).catch(() => {});
+    // A source's frame keeps its stamp (a later one would make the encoder drop what follows).
+    const timestamp = restamp ? Math.round(performance.now() * 1000) : last.timestamp;
+    writer.write(new VideoFrame(last, { timestamp })).catch(() => {});
   } catch { /* a closed frame: the next upstream frame follows */ }
 }
 

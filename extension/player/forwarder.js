@@ -1,5 +1,6 @@
-// The video a relay sends its children: one generated track, fed frame by frame (in a worker) from
-// whichever upstream plays, each frame re-made with a fresh timestamp.
+// The video a peer sends its children: one generated track, fed frame by frame (in a worker) from
+// whichever upstream plays (a relay's frames each re-made with a fresh timestamp) or from the
+// broadcaster's source, and able to send its last frame again on demand.
 //
 // Why: WebRTC stamps outgoing RTP with a frame's capture time, and a relayed frame keeps the
 // broadcaster's. Two upstreams lag the broadcaster by different amounts, so a plain replaceTrack
@@ -13,24 +14,59 @@ export class Forwarder {
     return typeof MediaStreamTrackProcessor === 'function' && typeof MediaStreamTrackGenerator === 'function';
   }
 
-  constructor() {
+  /** `restamp`: re-make every frame with a fresh timestamp (a relay; see above). */
+  constructor({ restamp = true } = {}) {
     this.generator = new MediaStreamTrackGenerator({ kind: 'video' });
     this.worker = new Worker(new URL('./forward.worker.js', import.meta.url));
     const writable = this.generator.writable;
-    this.worker.postMessage({ writable }, [writable]);
-    this.source = null;
+    this.worker.postMessage({ writable, restamp }, [writable]);
+    this.source = null; // the track forwarded
+    this.keys = new Map(); // track -> the worker's key for it (tracks read)
+    this.watched = new Set(); // upstream tracks read until forgotten
+    this.nextKey = 1;
   }
 
   /** The track children receive. */
   get track() { return this.generator; }
 
+  /**
+   * Starts reading `track` (an upstream's video) ahead of a switch to it: its newest frame is
+   * held, and forwarded the moment `from(track)` is called.
+   */
+  watch(track) {
+    this.watched.add(track);
+    return this.read(track);
+  }
+
+  read(track) {
+    if (this.keys.has(track)) return this.keys.get(track);
+    const key = this.nextKey++;
+    this.keys.set(track, key);
+    const readable = new MediaStreamTrackProcessor({ track }).readable;
+    this.worker.postMessage({ watch: key, readable }, [readable]);
+    return key;
+  }
+
+  /** Stops reading `track` (its edge closed). */
+  forget(track) {
+    const key = this.keys.get(track);
+    this.watched.delete(track);
+    if (key === undefined) return;
+    this.keys.delete(track);
+    this.worker.postMessage({ forget: key });
+    if (this.source === track) this.source = null;
+  }
+
   /** Frames now come from `track` (null: none until the next one). */
   from(track) {
     if (track === this.source) return;
+    const previous = this.source;
     this.source = track;
-    if (!track) { this.worker.postMessage({ readable: null }); return; }
-    const readable = new MediaStreamTrackProcessor({ track }).readable;
-    this.worker.postMessage({ readable }, [readable]);
+    // The encoder's tuning (screen content or motion) follows the source.
+    if (track) this.generator.contentHint = track.contentHint;
+    this.worker.postMessage({ use: track ? this.read(track) : null });
+    // A source nobody watches (the broadcaster's) is read only while it is used.
+    if (previous && !this.watched.has(previous)) this.forget(previous);
   }
 
   /** Sends the last frame again (to a child just switched on). */

@@ -6,5 +6,9 @@ export async function openCapture(kind) {
   const stream = kind === 'camera'
     ? await md.getUserMedia({ video: { width: { ideal: 1280 }, height: { ideal: 720 } }, audio: true })
     : await md.getDisplayMedia({ video: { frameRate: { ideal: 30 } }, audio: true });
+  // Said outright: the encoder tunes for screen content by it (sharpness over motion), also
+  // once the video passes through the forwarder's generated track, which knows no source.
+  const video = stream.getVideoTracks()[0];
+  if (kind !== 'camera' && video && !video.contentHint) video.contentHint = 'detail';
   return { stream, stop: () => stream.getTracks().forEach((t) => t.stop()) };
 }

@@ -28,10 +28,13 @@ try {
   const below = new Set(descendants(tree, leaver.id));
   console.log('leaver', names.get(leaver.id), process.env.KILL ? '(killed)' : '(tab closed)');
   const t0 = Date.now();
-  if (process.env.KILL) ids.get(leaver.id).kill(); else await ids.get(leaver.id).closeTab();
+  // SPIN=ms: the leaver's player only blocks its main thread that long, to see whether relaying
+  // goes on meanwhile.
+  if (process.env.SPIN) (await ids.get(leaver.id).player()).evaluate((ms) => { const u = performance.now() + ms; while (performance.now() < u); }, Number(process.env.SPIN)).catch(() => {});
+  else if (process.env.KILL) ids.get(leaver.id).kill(); else await ids.get(leaver.id).closeTab();
   await new Promise((r) => setTimeout(r, WINDOW_MS));
   for (const [id, v] of ids) {
-    if (id === leaver.id) continue;
+    if (id === leaver.id && !process.env.SPIN) continue;
     const f = await v.player();
     const sum = await frameSummary(f, t0, t0 + WINDOW_MS);
     const frames = await f.evaluate(([t, w]) => window.__frames.filter((x) => x > t - 300 && x < t + w).map((x) => x - t), [t0, WINDOW_MS]);
