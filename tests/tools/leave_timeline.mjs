@@ -6,6 +6,36 @@
 import { startSession } from '../harness/session.mjs';
 import { frameSummary, recordFrames } from '../harness/browsers.mjs';
 import { settledTree, descendants } from '../harness/tree.mjs';
+import { readFileSync, readdirSync } from 'node:fs';
+
+// CPU=1: every Chromium process's CPU ticks (10 ms each) by kind, sampled every 50 ms around the
+// event, printed per 100 ms: shows a burst that starves everyone.
+function chromiumKinds() {
+  const kinds = new Map();
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/);
+      if (!args[0].includes('chromium')) continue;
+      const type = args.find((a) => a.startsWith('--type='))?.slice(7) ?? 'browser';
+      const sub = args.find((a) => a.startsWith('--utility-sub-type='))?.slice(19).split('.').pop() ?? '';
+      kinds.set(pid, type === 'renderer' ? (args.some((a) => a.startsWith('--extension-process')) ? 'ext' : 'page') : sub ? sub.replace('Service', '') : type);
+    } catch { /* gone */ }
+  }
+  return kinds;
+}
+
+/** CPU ticks so far by kind, for the processes found beforehand (reading only their stat). */
+function cpuTicks(kinds) {
+  const out = new Map();
+  for (const [pid, kind] of kinds) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(kind, (out.get(kind) ?? 0) + Number(f[11]) + Number(f[12]));
+    } catch { /* gone */ }
+  }
+  return out;
+}
 
 const N = Number(process.env.N ?? 3);
 const WINDOW_MS = Number(process.env.WINDOW_MS ?? 4000);
@@ -27,12 +57,30 @@ try {
   console.log('tree (name parent standby depth):', tree.nodes.map((n) => `${names.get(n.id)}<${names.get(n.parent) ?? '?'}/${names.get(n.standby) ?? '-'}@${n.depth}`).join(' '));
   const below = new Set(descendants(tree, leaver.id));
   console.log('leaver', names.get(leaver.id), process.env.KILL ? '(killed)' : '(tab closed)');
+  const samples = [];
+  const kinds = process.env.CPU ? chromiumKinds() : null;
+  const sampler = kinds ? setInterval(() => samples.push([Date.now(), cpuTicks(kinds)]), 50) : null;
+  if (sampler) await new Promise((r) => setTimeout(r, 400));
   const t0 = Date.now();
   // SPIN=ms: the leaver's player only blocks its main thread that long, to see whether relaying
   // goes on meanwhile.
   if (process.env.SPIN) (await ids.get(leaver.id).player()).evaluate((ms) => { const u = performance.now() + ms; while (performance.now() < u); }, Number(process.env.SPIN)).catch(() => {});
   else if (process.env.KILL) ids.get(leaver.id).kill(); else await ids.get(leaver.id).closeTab();
   await new Promise((r) => setTimeout(r, WINDOW_MS));
+  if (sampler) {
+    clearInterval(sampler);
+    // Per 100 ms bucket: ticks used by each kind (2 cores: 20 ticks a bucket at most).
+    const rows = [];
+    for (let i = 2; i + 2 < samples.length; i += 2) {
+      const [at, now] = samples[i + 2];
+      const [, then] = samples[i];
+      const used = [...now].map(([k, v]) => [k, v - (then.get(k) ?? v)]).filter(([, v]) => v > 0);
+      rows.push(`${at - t0}: ${used.reduce((a, [, v]) => a + v, 0)} (${used.map(([k, v]) => `${k} ${v}`).join(' ')})`);
+    }
+    console.log('cpu ticks per 100 ms (ms after the event: total (by kind)):\n  ' + rows.join('\n  '));
+  }
+  const bLog = await (await b.player()).evaluate((t) => window.treecast.log().filter((l) => l.t > t - 200 && !/ hb/.test(l.text)).map((l) => `${l.t - t} ${l.text}`), t0);
+  console.log('B:', rename(bLog.join(' | ')));
   for (const [id, v] of ids) {
     if (id === leaver.id && !process.env.SPIN) continue;
     const f = await v.player();
