@@ -4,7 +4,6 @@
 //! - `protocol`: the versioned wire messages and their strict decoding.
 //! - `coordinator`: the broadcaster's tree manager (placement, standbys, repair, reload).
 //! - `outbox`: turns coordinator commands into (recipient, message) pairs.
-//! - `repair_pause`: holds the coordinator's orders briefly while a leaver's children switch.
 //! - `viewer`: the viewer/relay state machine.
 //! - `health`: viewers' health reports through the tree, aggregated by relays and the broadcaster.
 //! - `relay_log`: the streamer's event log (joins, leaves, losses, repairs, moves), bounded.
@@ -13,7 +12,6 @@ pub mod ids;
 pub mod protocol;
 pub mod coordinator;
 pub mod outbox;
-pub mod repair_pause;
 pub mod viewer;
 pub mod health;
 pub mod relay_log;

@@ -17,7 +17,6 @@ pub const MOVES_PER_TICK: u32 = 2;
 use crate::core::ids::PeerId;
 use crate::core::outbox;
 use crate::core::protocol::Message;
-use crate::core::repair_pause::RepairPause;
 use crate::core::viewer::{Side, Viewer, ViewerCommand, ViewerConfig, ViewerEvent};
 
 pub struct BroadcasterNode {
@@ -31,8 +30,6 @@ pub struct BroadcasterNode {
     /// The streamer's dashboard: event log and viewers' health (see `node::dashboard`).
     dashboard: Dashboard,
     next_coordinator_tick_ms: u64,
-    /// Holds the coordinator's orders briefly after a relay's leave (see `repair_pause`).
-    pause: RepairPause,
     out: Vec<DriverCommand>,
 }
 
@@ -98,7 +95,7 @@ impl BroadcasterNode {
         let seed = config.seed.unwrap_or(0) ^ ((epoch as u64) << 32 | epoch as u64);
         let guard = Guard::new(Limits::default(), seed);
         let dashboard = Dashboard::new(me.clone());
-        BroadcasterNode { me, coordinator, root, guard, dashboard, next_coordinator_tick_ms: 0, pause: RepairPause::default(), out: Vec::new() }
+        BroadcasterNode { me, coordinator, root, guard, dashboard, next_coordinator_tick_ms: 0, out: Vec::new() }
     }
 
     /// Replaces the guard's limits (tests and benchmarks; the page runs the defaults).
@@ -161,8 +158,6 @@ impl BroadcasterNode {
             }
             _ => {}
         }
-        // The driver ticks every 50 ms: held orders go out at the first tick after the pause.
-        self.pause.before(now_ms, &event, &self.coordinator);
         match self.coordinate(now_ms, event) {
             // A viewer we dropped (e.g. reported lost while it was only slow) still
             // talks to us: have it join again, with where it sits, instead of drifting.
@@ -243,8 +238,7 @@ impl BroadcasterNode {
     fn pump(&mut self, now_ms: u64) {
         loop {
             let epoch = self.coordinator.epoch();
-            let mut from_coordinator: Vec<Command> = self.coordinator.drain_commands().collect();
-            self.pause.release(now_ms, &mut from_coordinator);
+            let from_coordinator: Vec<Command> = self.coordinator.drain_commands().collect();
             let from_root: Vec<ViewerCommand> = self.root.drain_commands().collect();
             if from_coordinator.is_empty() && from_root.is_empty() {
                 return;

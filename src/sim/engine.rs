@@ -34,7 +34,6 @@ use crate::node::guard::{Guard, Limits};
 use crate::core::ids::PeerId;
 use crate::core::outbox;
 use crate::core::protocol::{Message, Role};
-use crate::core::repair_pause::RepairPause;
 use crate::core::viewer::{Side, Viewer, ViewerCommand, ViewerConfig, ViewerEvent, ViewerState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -128,8 +127,6 @@ pub struct Sim {
     metrics: Metrics,
     command_buf: Vec<ViewerCommand>,
     coordinator_buf: Vec<Command>,
-    /// As the page's: orders held briefly after a relay's leave.
-    pause: RepairPause,
     root_buf: Vec<ViewerCommand>,
     stack: Vec<u32>,
     scratch: Vec<u32>,
@@ -209,7 +206,6 @@ impl Sim {
             metrics: Metrics::default(),
             command_buf: Vec::new(),
             coordinator_buf: Vec::new(),
-            pause: RepairPause::default(),
             root_buf: Vec::new(),
             stack: Vec::new(),
             scratch: Vec::new(),
@@ -386,7 +382,6 @@ impl Sim {
                 self.viewer_event(to, ViewerEvent::EdgeClosed { peer, side });
             }
             Ev::Tick { peer, periodic } => self.on_tick(peer, periodic),
-            Ev::RepairPauseEnds => self.pump(),
             Ev::CoordinatorTick => {
                 self.coordinator_event(Event::Tick);
                 self.on_tick(BROADCASTER, false);
@@ -672,7 +667,6 @@ impl Sim {
             let epoch = c.epoch();
             let mut from_coordinator = std::mem::take(&mut self.coordinator_buf);
             from_coordinator.extend(c.drain_commands());
-            self.pause.release(self.now, &mut from_coordinator);
             let mut from_root = std::mem::take(&mut self.root_buf);
             if let Some(root) = self.peers[BROADCASTER as usize].machine.as_mut() {
                 from_root.extend(root.drain_commands());
@@ -720,9 +714,6 @@ impl Sim {
             }
         }
         let Some(c) = self.coordinator.as_mut() else { return };
-        if let Some(until) = self.pause.before(self.now, &event, c) {
-            self.queue.push(until, Ev::RepairPauseEnds);
-        }
         if let Err(Rejected::UnknownPeer) = c.handle(self.now, event) {
             // As `node::broadcaster`: a viewer the coordinator forgot (lost while it was only
             // slow) still talks to us; it is told to join again, with where it sits.
@@ -752,7 +743,6 @@ impl Sim {
             self.saved_tree = Some(c.snapshot());
         }
         self.coordinator = None;
-        self.pause = RepairPause::default(); // orders of a session that ended
         self.broadcasting = false;
         self.vanish(BROADCASTER, None);
         self.queue.push(self.now + self.cfg.reload_ms, Ev::ReloadEnd);

@@ -42,8 +42,6 @@ pub enum Ev {
     /// Tick a viewer's machine: for its next timer (`periodic`), or for a silence check.
     Tick { peer: u32, periodic: bool },
     CoordinatorTick,
-    /// The coordinator's orders held after a relay's leave may go out (`core::repair_pause`).
-    RepairPauseEnds,
     /// The PeerServer tells the coordinator that `peer` is not connected (EXPIRE).
     Expired(u32),
     Sample,

@@ -1,14 +1,13 @@
-//! The broadcaster node, driven as the browser driver drives it: viewers join through
+//! The broadcaster node's dashboard, driven as the browser driver drives it: viewers join through
 //! signalling, health reports arrive on the root's edges, a relay is lost and repaired. Checks
-//! the dashboard's event log (joins, standby activations, the loss with the stall its viewers
-//! reported, moves) and the frame its page draws, and the pause of repair orders after a leave.
+//! the event log (joins, standby activations, the loss with the stall its viewers reported,
+//! moves) and the frame the dashboard page draws.
 
 use serde_json::Value;
 use treecast::core::health::{Figures, Level, Record};
 use treecast::core::ids::PeerId;
 use treecast::core::protocol::Message;
 use treecast::core::viewer::Side;
-use treecast::core::repair_pause::REPAIR_PAUSE_MS;
 use treecast::node::broadcaster::{BroadcastConfig, BroadcasterNode};
 use treecast::node::{DriverCommand, DriverEvent};
 
@@ -308,60 +307,4 @@ fn the_tree_view_says_whether_a_move_is_still_to_come() {
     assert!(!b.node.tree().settled, "newcomers on probation: their slots may still be used");
     b.tick(31_000);
     assert!(b.node.tree().settled, "probation over, nothing left to move");
-}
-
-/// Orders that go through the PeerServer, and the root's own calls.
-fn orders(out: &[DriverCommand]) -> Vec<String> {
-    out.iter()
-        .filter_map(|c| match c {
-            DriverCommand::Signal { to, text } => Some(format!("{to} {text}")),
-            DriverCommand::Call { child, role } => Some(format!("call {child} {role:?}")),
-            _ => None,
-        })
-        .collect()
-}
-
-#[test]
-fn a_relays_leave_holds_the_repair_orders_for_a_moment_while_its_children_switch() {
-    let mut b = seven();
-    let tree = b.node.tree();
-    // The broadcaster's first child: the broadcaster backs its children.
-    let relay = tree.nodes.iter().find(|n| n.depth == 1).unwrap().clone();
-    let out = b.feed(DriverEvent::Signal { from: relay.id.to_string(), text: Message::Leave {}.encode() });
-    assert_eq!(orders(&out), Vec::<String>::new(), "nothing goes out at the leave itself");
-    // A child asks the root (its standby) to send meanwhile: that is never held.
-    let child = tree.nodes.iter().find(|n| n.parent == relay.id && n.standby.as_ref().is_some_and(|s| s.as_str() == ME)).unwrap();
-    let out = b.feed(DriverEvent::EdgeMessage { peer: child.id.to_string(), side: Side::Down, text: Message::Activate {}.encode() });
-    assert!(out.iter().any(|c| matches!(c, DriverCommand::Sending { on: true, .. })), "{out:?}");
-    let mut held = Vec::new();
-    let mut waited = 0;
-    while waited + 50 < REPAIR_PAUSE_MS {
-        b.now += 50;
-        waited += 50;
-        held.extend(orders(&b.feed(DriverEvent::Tick)));
-    }
-    assert_eq!(held, Vec::<String>::new(), "no order within the pause");
-    b.now += 50;
-    let released = orders(&b.feed(DriverEvent::Tick));
-    assert!(released.iter().any(|o| o.contains(r#""t":"assign""#)), "the children's new places go out after it: {released:?}");
-    // A second leave right after does not extend a pause under way, and after a pause ends the
-    // next relay's leave starts a new one.
-    b.tick(2_000);
-    let tree = b.node.tree();
-    if let Some(next) = tree.nodes.iter().find(|n| !n.children.is_empty() && n.parent.as_str() != ME) {
-        let out = b.feed(DriverEvent::Signal { from: next.id.to_string(), text: Message::Leave {}.encode() });
-        assert_eq!(orders(&out), Vec::<String>::new());
-    }
-}
-
-#[test]
-fn a_leaf_leaving_holds_nothing() {
-    let mut b = seven();
-    let tree = b.node.tree();
-    let leaf = tree.nodes.iter().find(|n| n.children.is_empty() && n.standby.is_some()).unwrap().clone();
-    let backed: Vec<_> = tree.nodes.iter().filter(|n| n.standby.as_ref() == Some(&leaf.id)).collect();
-    let out = b.feed(DriverEvent::Signal { from: leaf.id.to_string(), text: Message::Leave {}.encode() });
-    if !backed.is_empty() {
-        assert!(!orders(&out).is_empty(), "the viewers it backed get new standbys at once: {out:?}");
-    }
 }
