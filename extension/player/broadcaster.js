@@ -5,6 +5,7 @@ import { BroadcasterBrain } from '../wasm/treecast.js';
 import { Driver } from './driver.js';
 import { TestPattern } from './pattern.js';
 import { openCapture } from './sources.js';
+import { clock } from './clock.js';
 import { codeOf, fromBase64Url, newKeyPair, signer } from '../shared/verify.js';
 
 const api = () => globalThis.browser ?? globalThis.chrome;
@@ -66,7 +67,7 @@ export class Broadcaster {
     // A fresh session number per page load: viewers notice the restart and report where they sit.
     const epoch = (crypto.getRandomValues(new Uint32Array(1))[0] % 0xfffffffe) + 1;
     this.brain = snapshot
-      ? BroadcasterBrain.restore(this.id, config, epoch, snapshot, Date.now())
+      ? BroadcasterBrain.restore(this.id, config, epoch, snapshot, clock())
       : new BroadcasterBrain(this.id, config, epoch);
     const restoreError = this.brain.restoreError?.();
     if (restoreError) console.warn('treecast: saved tree not usable, rebuilding from viewers:', restoreError);

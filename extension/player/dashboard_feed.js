@@ -4,6 +4,8 @@
 // parsed here) plus the figures only the page knows (upload, source frame rate). Nothing runs
 // while no dashboard is open, and each answer's main-thread time is measured and reported back.
 
+import { clock } from './clock.js';
+
 const api = () => globalThis.browser ?? globalThis.chrome;
 const MAX_NODES_LIMIT = 20000;
 
@@ -25,7 +27,7 @@ export function serveDashboard({ program, read }) {
     if (reply.broadcasting) {
       const since = Number.isSafeInteger(msg.since) && msg.since >= 0 ? msg.since : 0;
       const maxNodes = Number.isInteger(msg.maxNodes) ? Math.min(Math.max(msg.maxNodes, 0), MAX_NODES_LIMIT) : 2000;
-      reply.frame = brain.dashboard(Date.now(), since, maxNodes);
+      reply.frame = brain.dashboard(clock(), since, maxNodes);
     }
     sendResponse(reply);
     lastCostMs = performance.now() - started;

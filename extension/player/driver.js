@@ -7,6 +7,7 @@ import { Forwarder } from './forwarder.js';
 import { applySendParameters, callWithCodec } from './encoding.js';
 import { DEFAULT_SETTINGS } from '../shared/settings.js';
 import { mediaVerdict } from './media_watch.js';
+import { clock } from './clock.js';
 
 const TICK_MS = 50;
 // After we ask a standby to send, its media is polled this often for this long.
@@ -88,7 +89,7 @@ export class Driver {
   feed(event) {
     let commands;
     try {
-      commands = JSON.parse(this.brain.handle(Date.now(), JSON.stringify(event)));
+      commands = JSON.parse(this.brain.handle(clock(), JSON.stringify(event)));
     } catch (err) {
       this.note('error', `machine refused ${event.e}: ${err?.message ?? err}`);
       return;
@@ -234,7 +235,7 @@ export class Driver {
   pollMedia() {
     for (const [parent, edge] of this.parents) {
       const current = this.upstream !== parent ? this.inbound.get(this.upstream) : null;
-      const verdict = mediaVerdict(this.inbound.get(parent), edge.mediaMarks(), current, Date.now());
+      const verdict = mediaVerdict(this.inbound.get(parent), edge.mediaMarks(), current, clock());
       if (!verdict) continue;
       this.inbound.set(parent, verdict.entry);
       // Logged when media starts and when it resumes, not on every packet.
