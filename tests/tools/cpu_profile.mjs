@@ -4,6 +4,7 @@
 // Run: N=3 [AUDIO=0] [FPS=12] scripts/in-loopback.sh node tests/tools/cpu_profile.mjs
 import { readFileSync, readdirSync } from 'node:fs';
 import { SMALL_PATTERN, startSession } from '../harness/session.mjs';
+import { chromiumProcesses, cpuTicks } from '../harness/procs.mjs';
 
 const N = Number(process.env.N ?? 3);
 const SECONDS = Number(process.env.SECONDS ?? 10);
@@ -11,25 +12,15 @@ const HZ = 100;
 
 function processes() {
   const out = new Map();
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+  for (const [pid, kind] of chromiumProcesses()) {
+    out.set(pid, { kind, ticks: cpuTicks(`/proc/${pid}/stat`) });
+    // Threads of the extension renderers (decode, encode, main thread, compositor...).
+    if (kind !== 'renderer(extension)') continue;
     try {
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/);
-      if (!args[0].includes('chromium')) continue;
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ticks = Number(fields[11]) + Number(fields[12]);
-      const type = args.find((a) => a.startsWith('--type='))?.slice(7) ?? 'browser';
-      const sub = args.find((a) => a.startsWith('--utility-sub-type='))?.slice(19).split('.').pop() ?? '';
-      const kind = type === 'renderer' ? (args.some((a) => a.startsWith('--extension-process')) ? 'renderer(extension)' : 'renderer(page)') : sub ? `${type}:${sub}` : type;
-      out.set(pid, { kind, ticks });
-      // Threads of the extension renderers (decode, encode, main thread, compositor...).
-      if (kind === 'renderer(extension)') {
-        for (const tid of readdirSync(`/proc/${pid}/task`)) {
-          const t = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-          const name = t.slice(t.indexOf('(') + 1, t.lastIndexOf(')')).replace(/[0-9]+$/, '#');
-          const f = t.slice(t.lastIndexOf(')') + 2).split(' ');
-          out.set(`${pid}/${tid}`, { kind: `  thread ${name}`, ticks: Number(f[11]) + Number(f[12]) });
-        }
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        const t = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const name = t.slice(t.indexOf('(') + 1, t.lastIndexOf(')')).replace(/[0-9]+$/, '#');
+        out.set(`${pid}/${tid}`, { kind: `  thread ${name}`, ticks: cpuTicks(`/proc/${pid}/task/${tid}/stat`) });
       }
     } catch { /* gone */ }
   }

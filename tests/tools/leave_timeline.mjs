@@ -6,34 +6,14 @@
 import { startSession } from '../harness/session.mjs';
 import { frameSummary, recordFrames } from '../harness/browsers.mjs';
 import { settledTree, descendants } from '../harness/tree.mjs';
-import { readFileSync, readdirSync } from 'node:fs';
+import { chromiumProcesses, cpuTicks } from '../harness/procs.mjs';
 
 // CPU=1: every Chromium process's CPU ticks (10 ms each) by kind, sampled every 50 ms around the
 // event, printed per 100 ms: shows a burst that starves everyone.
-function chromiumKinds() {
-  const kinds = new Map();
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/);
-      if (!args[0].includes('chromium')) continue;
-      const type = args.find((a) => a.startsWith('--type='))?.slice(7) ?? 'browser';
-      const sub = args.find((a) => a.startsWith('--utility-sub-type='))?.slice(19).split('.').pop() ?? '';
-      kinds.set(pid, type === 'renderer' ? (args.some((a) => a.startsWith('--extension-process')) ? 'ext' : 'page') : sub ? sub.replace('Service', '') : type);
-    } catch { /* gone */ }
-  }
-  return kinds;
-}
-
 /** CPU ticks so far by kind, for the processes found beforehand (reading only their stat). */
-function cpuTicks(kinds) {
+function ticksByKind(kinds) {
   const out = new Map();
-  for (const [pid, kind] of kinds) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(kind, (out.get(kind) ?? 0) + Number(f[11]) + Number(f[12]));
-    } catch { /* gone */ }
-  }
+  for (const [pid, kind] of kinds) out.set(kind, (out.get(kind) ?? 0) + cpuTicks(`/proc/${pid}/stat`));
   return out;
 }
 
@@ -58,8 +38,8 @@ try {
   const below = new Set(descendants(tree, leaver.id));
   console.log('leaver', names.get(leaver.id), process.env.KILL ? '(killed)' : '(tab closed)');
   const samples = [];
-  const kinds = process.env.CPU ? chromiumKinds() : null;
-  const sampler = kinds ? setInterval(() => samples.push([Date.now(), cpuTicks(kinds)]), 50) : null;
+  const kinds = process.env.CPU ? chromiumProcesses() : null;
+  const sampler = kinds ? setInterval(() => samples.push([Date.now(), ticksByKind(kinds)]), 50) : null;
   if (sampler) await new Promise((r) => setTimeout(r, 400));
   const t0 = Date.now();
   // SPIN=ms: the leaver's player only blocks its main thread that long, to see whether relaying
