@@ -18,6 +18,9 @@ use crate::core::health::{Figures, HealthRelay};
 use crate::core::ids::PeerId;
 use crate::core::protocol::{Message, Position, Role};
 
+/// How long a standby the coordinator replaced while moving us stays (see `standby_after_move`).
+pub const KEEP_REPLACED_STANDBY_MS: u64 = 300;
+
 #[derive(Debug, Clone)]
 pub struct ViewerConfig {
     pub heartbeat_ms: u64,
@@ -242,6 +245,14 @@ pub struct Viewer {
     /// A standby the coordinator named that is busy as our upstream (or the one we switch to):
     /// once we switch away from it, it stays connected as our standby, parked.
     standby_next: Option<PeerId>,
+    /// A standby the coordinator replaced while it also moved us: the old one stays until the
+    /// move is over or `KEEP_REPLACED_STANDBY_MS` passed (the new standby to take then, and when).
+    /// The coordinator may hear of our parent's leave before we do and move us at once; letting
+    /// the old standby go right then left us with nowhere to switch when the leave notice came
+    /// (the standby test, once in ten runs). Not longer: the coordinator no longer keeps the old
+    /// one's rules (it may be moved below us), and keeping it until every move was over cost
+    /// the simulator 2-4 times the stalls of 1 s or more.
+    standby_after_move: Option<(Option<PeerId>, u64)>,
     children: Vec<Child>,
     placed: bool,
     signalling: bool,
@@ -278,6 +289,7 @@ impl Viewer {
             failover: None,
             moving_to: None,
             standby_next: None,
+            standby_after_move: None,
             children: Vec::new(),
             placed: false,
             signalling: false,
@@ -336,7 +348,8 @@ impl Viewer {
         let failover = self.failover.as_ref().map(|f| f.since_ms + self.config.switch_timeout_ms);
         let dropped = self.children.iter().flat_map(|c| [c.dropped_at, c.demoted_at]).flatten().min();
         let dropped = dropped.map(|t| t + self.config.drop_grace_ms);
-        [join, moving, failover, dropped].into_iter().flatten().min()
+        let replaced_standby = self.standby_after_move.as_ref().map(|(_, until)| *until);
+        [join, moving, failover, dropped, replaced_standby].into_iter().flatten().min()
     }
 
     pub fn stats(&self) -> ViewerStats {
@@ -351,6 +364,12 @@ impl Viewer {
     }
 
     pub fn handle(&mut self, now_ms: u64, event: ViewerEvent) -> Result<(), Ignored> {
+        let result = self.dispatch(now_ms, event);
+        self.end_deferred_standby(now_ms);
+        result
+    }
+
+    fn dispatch(&mut self, now_ms: u64, event: ViewerEvent) -> Result<(), Ignored> {
         if self.state == ViewerState::Left {
             return Err(Ignored::AfterLeave);
         }
@@ -519,19 +538,57 @@ impl Viewer {
             }
         }
         // Standby.
+        self.standby_after_move = None;
         let keep = |id: &PeerId| Some(id) == standby.as_ref();
         if let Some(old) = self.standby.take() {
             if keep(&old.id) {
                 self.standby = Some(old);
+            } else if self.moving_to.is_some() && old.id != parent && self.leaving_since.is_none() && !self.is_upstream_edge(standby.as_ref()) {
+                // Moved while our parent still plays: it may be leaving (see the field).
+                self.standby = Some(old);
+                self.standby_next = None;
+                self.standby_after_move = Some((standby, now_ms + KEEP_REPLACED_STANDBY_MS));
+                return self.note_playing();
             } else if old.id != parent {
                 self.out.push(ViewerCommand::CloseEdge { peer: old.id, side: Side::Up });
             }
         }
         self.standby_next = None;
+        self.take_standby(now_ms, standby);
+        self.note_playing();
+    }
+
+    /// A move is over (or gave way to a failover that is over), or the replaced standby was kept
+    /// long enough: it goes, the one named then comes.
+    fn end_deferred_standby(&mut self, now_ms: u64) {
+        let Some((_, until)) = self.standby_after_move else { return };
+        let moving = self.moving_to.is_some() || self.failover.is_some();
+        if (moving && now_ms < until) || self.state == ViewerState::Left {
+            return;
+        }
+        let Some((next, _)) = self.standby_after_move.take() else { return };
+        if let Some(old) = self.standby.take() {
+            if Some(&old.id) == next.as_ref() {
+                self.standby = Some(old);
+                return;
+            }
+            self.out.push(ViewerCommand::CloseEdge { peer: old.id, side: Side::Up });
+        }
+        self.take_standby(now_ms, next);
+    }
+
+    /// Whether `peer` is our parent, the standby we fail over to, or the parent we move to.
+    fn is_upstream_edge(&self, peer: Option<&PeerId>) -> bool {
+        let Some(peer) = peer else { return false };
+        self.upstream.as_ref().is_some_and(|u| u.id == *peer)
+            || self.failover.as_ref().is_some_and(|f| f.to.id == *peer)
+            || self.moving_to.as_ref().is_some_and(|(m, _)| m.id == *peer)
+    }
+
+    /// Connects `standby` (parked) unless it is already one of our upstream edges.
+    fn take_standby(&mut self, now_ms: u64, standby: Option<PeerId>) {
         if let Some(s) = standby {
-            let busy = self.upstream.as_ref().is_some_and(|u| u.id == s)
-                || self.failover.as_ref().is_some_and(|f| f.to.id == s)
-                || self.moving_to.as_ref().is_some_and(|(m, _)| m.id == s);
+            let busy = self.is_upstream_edge(Some(&s));
             if busy && self.standby.is_none() {
                 self.standby_next = Some(s.clone());
             }
@@ -540,6 +597,9 @@ impl Viewer {
                 self.standby = Some(Upstream { parked: true, ..Self::fresh(s, now_ms) });
             }
         }
+    }
+
+    fn note_playing(&mut self) {
         if self.upstream.as_ref().is_some_and(|u| u.media) {
             self.set_state(ViewerState::Playing);
         } else if self.state == ViewerState::Waiting {

@@ -620,3 +620,60 @@ fn where_every_loss_is_slow_a_silent_parent_is_lost_at_once() {
     });
     assert_eq!(closed_at, Some(5_330));
 }
+
+#[test]
+fn a_viewer_moved_as_its_parent_leaves_keeps_its_old_standby_until_the_move_is_over() {
+    let mut v = playing("p", "s");
+    // The coordinator heard of p's leave first: it moves us under q, with t as the new standby.
+    from_coord(&mut v, 100, Message::Assign { epoch: 1, parent: id("q"), standby: Some(id("t")), depth: 2 });
+    let cmds = v.drain_commands().collect::<Vec<_>>();
+    assert!(cmds.contains(&ViewerCommand::AcceptEdge { parent: id("q"), role: Role::Primary }), "{cmds:?}");
+    assert!(!cmds.contains(&ViewerCommand::CloseEdge { peer: id("s"), side: Side::Up }), "the old standby stays: {cmds:?}");
+    assert_eq!(v.stats().standby, Some(id("s")));
+    // p's notice comes before q delivers: the old standby is there to switch to.
+    v.handle(116, ViewerEvent::EdgeMessage { peer: id("p"), side: Side::Up, message: Message::Leaving {} }).unwrap();
+    assert!(v.drain_commands().any(|c| c == activate("s")));
+    v.handle(150, ViewerEvent::MediaProgress { peer: id("s") }).unwrap();
+    assert_eq!(v.stats().parent, Some(id("s")));
+    v.drain_commands();
+    // q delivers: the move ends, s (now our parent) is let go, t comes as the standby.
+    v.handle(200, ViewerEvent::EdgeOpened { peer: id("q"), side: Side::Up }).unwrap();
+    v.handle(250, ViewerEvent::MediaProgress { peer: id("q") }).unwrap();
+    let cmds = v.drain_commands().collect::<Vec<_>>();
+    assert_eq!(routed(&cmds), vec![id("q")]);
+    assert!(cmds.contains(&ViewerCommand::CloseEdge { peer: id("s"), side: Side::Up }), "{cmds:?}");
+    assert!(cmds.contains(&ViewerCommand::AcceptEdge { parent: id("t"), role: Role::Standby }), "{cmds:?}");
+    assert_eq!(v.stats().standby, Some(id("t")));
+}
+
+#[test]
+fn a_move_with_no_leave_lets_the_replaced_standby_go_once_it_is_over() {
+    let mut v = playing("p", "s");
+    from_coord(&mut v, 100, Message::Assign { epoch: 1, parent: id("q"), standby: Some(id("t")), depth: 2 });
+    v.drain_commands();
+    v.handle(150, ViewerEvent::EdgeOpened { peer: id("q"), side: Side::Up }).unwrap();
+    v.handle(200, ViewerEvent::MediaProgress { peer: id("q") }).unwrap();
+    let cmds = v.drain_commands().collect::<Vec<_>>();
+    assert!(cmds.contains(&ViewerCommand::CloseEdge { peer: id("p"), side: Side::Up }), "{cmds:?}");
+    assert!(cmds.contains(&ViewerCommand::CloseEdge { peer: id("s"), side: Side::Up }), "{cmds:?}");
+    assert!(cmds.contains(&ViewerCommand::AcceptEdge { parent: id("t"), role: Role::Standby }), "{cmds:?}");
+    assert_eq!((v.stats().parent, v.stats().standby), (Some(id("q")), Some(id("t"))));
+}
+
+#[test]
+fn a_replaced_standby_is_kept_only_briefly_while_a_move_drags_on() {
+    let mut v = playing("p", "s");
+    from_coord(&mut v, 100, Message::Assign { epoch: 1, parent: id("q"), standby: Some(id("t")), depth: 2 });
+    v.drain_commands();
+    assert_eq!(v.next_timer_ms().map(|t| t <= 100 + KEEP_REPLACED_STANDBY_MS), Some(true));
+    // p keeps playing; q has not delivered yet.
+    for t in [150, 250, 350] {
+        v.handle(t, ViewerEvent::MediaProgress { peer: id("p") }).unwrap();
+    }
+    v.drain_commands();
+    v.handle(100 + KEEP_REPLACED_STANDBY_MS, ViewerEvent::Tick).unwrap();
+    let cmds = v.drain_commands().collect::<Vec<_>>();
+    assert!(cmds.contains(&ViewerCommand::CloseEdge { peer: id("s"), side: Side::Up }), "{cmds:?}");
+    assert!(cmds.contains(&ViewerCommand::AcceptEdge { parent: id("t"), role: Role::Standby }), "{cmds:?}");
+    assert_eq!((v.stats().parent, v.stats().standby), (Some(id("p")), Some(id("t"))), "still moving from p");
+}
