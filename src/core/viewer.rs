@@ -562,6 +562,10 @@ impl Viewer {
     /// long enough: it goes, the one named then comes.
     fn end_deferred_standby(&mut self, now_ms: u64) {
         let Some((_, until)) = self.standby_after_move else { return };
+        if self.leaving_since.is_some() {
+            self.standby_after_move = None; // we go: no new standby
+            return;
+        }
         let moving = self.moving_to.is_some() || self.failover.is_some();
         if (moving && now_ms < until) || self.state == ViewerState::Left {
             return;
