@@ -194,13 +194,13 @@ export class Driver {
     this.parents.set(call.peer, edge);
     this.inbound.set(call.peer, { mark: null, at: 0 });
     this.wireEdge(edge, this.parents);
+    // Read ahead of a switch to it: its first picture is then forwarded the moment we switch.
+    const videoOf = (stream) => stream?.getVideoTracks()[0];
     edge.addEventListener('media', ({ stream }) => {
-      // Read ahead of a switch to it: its first picture is then forwarded the moment we switch.
-      const video = stream.getVideoTracks()[0];
-      if (video) this.forwarder?.watch(video);
-      edge.addEventListener('close', () => { if (video) this.forwarder?.forget(video); }, { once: true });
+      if (videoOf(stream)) this.forwarder?.watch(videoOf(stream));
       if (this.upstream === call.peer) this.useUpstream(call.peer);
     });
+    edge.addEventListener('close', () => { if (videoOf(edge.stream)) this.forwarder?.forget(videoOf(edge.stream)); });
   }
 
   /**

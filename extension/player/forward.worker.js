@@ -71,28 +71,17 @@ async function forward(frame) {
   // The encoder is not ready for it: drop it (the next one follows within a frame interval;
   // queueing would only add delay).
   if (!writer || writer.desiredSize <= 0) { frame.close(); return; }
-  if (!restamp) { pass(frame); return; }
-  let copy = null;
+  let out = frame;
   try {
-    copy = await remake(frame);
+    if (restamp) out = await remake(frame);
+    // Kept, for `repeat`.
     last?.close();
-    last = copy.clone();
-    writer.write(copy).catch(() => {});
+    last = out.clone();
+    writer.write(out).catch(() => {});
   } catch {
-    copy?.close();
+    out.close();
   } finally {
-    frame.close();
-  }
-}
-
-/** The source's own frame, as it is (kept, for `repeat`). */
-function pass(frame) {
-  try {
-    last?.close();
-    last = frame.clone();
-    writer.write(frame).catch(() => {});
-  } catch {
-    frame.close();
+    if (out !== frame) frame.close();
   }
 }
 

@@ -8,9 +8,11 @@ import { frameSummary, recordFrames } from '../harness/browsers.mjs';
 import { settledTree, descendants } from '../harness/tree.mjs';
 import { chromiumProcesses, cpuTicks } from '../harness/procs.mjs';
 
-// CPU=1: every Chromium process's CPU ticks (10 ms each) by kind, sampled every 50 ms around the
-// event, printed per 100 ms: shows a burst that starves everyone.
-/** CPU ticks so far by kind, for the processes found beforehand (reading only their stat). */
+/**
+ * CPU ticks so far by kind, for the processes found beforehand (reading only their stat). With
+ * CPU=1 they are sampled every 50 ms around the event and printed per 100 ms: a burst that
+ * starves everyone shows.
+ */
 function ticksByKind(kinds) {
   const out = new Map();
   for (const [pid, kind] of kinds) out.set(kind, (out.get(kind) ?? 0) + cpuTicks(`/proc/${pid}/stat`));
