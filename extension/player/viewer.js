@@ -169,7 +169,7 @@ export class ViewerNode {
 
   /**
    * Leaves make-before-break: tells children and the broadcaster first, keeps feeding briefly.
-   * A closing tab cannot feed on: its media stops within 20-50 ms of the close whether or not its
+   * A closing tab cannot feed on: its media stops within about 60 ms of the close whether or not its
    * pagehide handler holds the page (tests/tools/hold_probe.mjs), so the notice sent at
    * beforeunload is what lets the children switch early, and the page does not wait.
    */
