@@ -70,7 +70,9 @@ async function settled(t, broadcaster, viewers, count) {
         if (!n || s.parentId !== n.parent || (s.standbyId ?? null) !== (n.standby ?? null)) return false;
       }
       return tree.nodes.length === count ? tree : false;
-    }, { timeout: 30000, interval: 250 });
+      // A viewer that had to re-join is on probation for 30 s, and the tree is settled only once
+      // the move that ends it is made: 30 s alone failed here once.
+    }, { timeout: 45000, interval: 250 });
   } catch (err) {
     const alive = viewers.filter((v) => !v.gone);
     const names = await peerNames(alive, broadcaster);
