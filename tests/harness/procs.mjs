@@ -32,3 +32,20 @@ export function cpuTicks(statPath) {
     return 0;
   }
 }
+
+/** The user-data-dir of the Chromium browser process `pid` belongs to (walking up its parents). */
+export function profileOf(pid) {
+  for (let p = String(pid), hops = 0; p && p !== '1' && hops < 8; hops++) {
+    try {
+      const args = readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0');
+      // Playwright passes a directory of its own first; Chromium takes the last one.
+      const dir = args.findLast((a) => a.startsWith('--user-data-dir='));
+      if (dir) return dir.slice(16);
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      p = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1];
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}

@@ -3,10 +3,11 @@
 // viewer's presented frames (ms from the event; descendants of the leaver marked *) and the commands
 // its player ran, with peer ids replaced by names.
 // Run: N=10 DEPTH=2 scripts/in-loopback.sh node tests/tools/leave_timeline.mjs
+import { readFileSync } from 'node:fs';
 import { startSession } from '../harness/session.mjs';
 import { frameSummary, recordFrames } from '../harness/browsers.mjs';
 import { settledTree, descendants } from '../harness/tree.mjs';
-import { chromiumProcesses, cpuTicks } from '../harness/procs.mjs';
+import { chromiumProcesses, cpuTicks, profileOf } from '../harness/procs.mjs';
 
 /**
  * CPU ticks so far by kind, for the processes found beforehand (reading only their stat). With
@@ -16,6 +17,10 @@ import { chromiumProcesses, cpuTicks } from '../harness/procs.mjs';
 function ticksByKind(kinds) {
   const out = new Map();
   for (const [pid, kind] of kinds) out.set(kind, (out.get(kind) ?? 0) + cpuTicks(`/proc/${pid}/stat`));
+  // The whole machine: kernel time, niced processes (Chromium's renderers run at nice 5 here),
+  // idle, and time stolen by the host; a stall no Chromium process shows may show there.
+  const [, , nice, system, idle, , , , steal] = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/ +/).map(Number);
+  Object.entries({ nice, system, idle, steal }).forEach(([k, v]) => out.set(`machine:${k}`, v));
   return out;
 }
 
@@ -40,7 +45,9 @@ try {
   const below = new Set(descendants(tree, leaver.id));
   console.log('leaver', names.get(leaver.id), process.env.KILL ? '(killed)' : '(tab closed)');
   const samples = [];
-  const kinds = process.env.CPU ? chromiumProcesses() : null;
+  // The leaver's own processes apart: is a burst its teardown, or everyone's repair work?
+  const leaverProfile = ids.get(leaver.id).profile;
+  const kinds = process.env.CPU ? new Map([...chromiumProcesses()].map(([pid, kind]) => [pid, profileOf(pid) === leaverProfile ? `leaver:${kind}` : kind])) : null;
   const sampler = kinds ? setInterval(() => samples.push([Date.now(), ticksByKind(kinds)]), 50) : null;
   if (sampler) await new Promise((r) => setTimeout(r, 400));
   const t0 = Date.now();
@@ -57,7 +64,7 @@ try {
       const [at, now] = samples[i + 2];
       const [, then] = samples[i];
       const used = [...now].map(([k, v]) => [k, v - (then.get(k) ?? v)]).filter(([, v]) => v > 0);
-      rows.push(`${at - t0}: ${used.reduce((a, [, v]) => a + v, 0)} (${used.map(([k, v]) => `${k} ${v}`).join(' ')})`);
+      rows.push(`${at - t0}: ${used.filter(([k]) => !k.startsWith('machine:')).reduce((a, [, v]) => a + v, 0)} (${used.map(([k, v]) => `${k} ${v}`).join(' ')})`);
     }
     console.log('cpu ticks per 100 ms (ms after the event: total (by kind)):\n  ' + rows.join('\n  '));
   }
