@@ -1008,10 +1008,7 @@ impl Viewer {
             self.report(Message::ParentLost { parent: id });
         }
         let slow_limit = self.config.slow_loss_after_ms;
-        // A standby whose edge never opened is no standby, and the coordinator, unless told,
-        // names no other (seen: a parent that never called because it thought the edge stood).
-        let never_opened = |s: &Upstream| !s.open && now_ms >= s.since_ms + self.config.switch_timeout_ms;
-        if let Some(s) = self.standby.as_ref().filter(|s| silent_for(s) >= slow_limit || never_opened(s)) {
+        if let Some(s) = self.standby.as_ref().filter(|s| silent_for(s) >= slow_limit) {
             let id = s.id.clone();
             self.standby = None;
             self.out.push(ViewerCommand::CloseEdge { peer: id.clone(), side: Side::Up });

@@ -677,30 +677,3 @@ fn a_replaced_standby_is_kept_only_briefly_while_a_move_drags_on() {
     assert!(cmds.contains(&ViewerCommand::AcceptEdge { parent: id("t"), role: Role::Standby }), "{cmds:?}");
     assert_eq!((v.stats().parent, v.stats().standby), (Some(id("p")), Some(id("t"))), "still moving from p");
 }
-
-#[test]
-fn a_standby_whose_edge_never_opens_is_given_up_and_reported() {
-    // Its parent never called (the coordinator believed an old edge still stood): kept, it would
-    // be no standby at all, and the coordinator would never name another.
-    let mut v = viewer(2);
-    v.handle(0, ViewerEvent::SignallingOpen).unwrap();
-    from_coord(&mut v, 10, Message::Assign { epoch: 1, parent: id("p"), standby: Some(id("s")), depth: 2 });
-    v.handle(20, ViewerEvent::EdgeOpened { peer: id("p"), side: Side::Up }).unwrap();
-    v.handle(30, ViewerEvent::MediaProgress { peer: id("p") }).unwrap();
-    v.drain_commands();
-    let limit = ViewerConfig::default().switch_timeout_ms;
-    let mut t = 40;
-    while t < 10 + limit - 50 {
-        v.handle(t, ViewerEvent::Tick).unwrap();
-        v.handle(t, ViewerEvent::MediaProgress { peer: id("p") }).unwrap();
-        t += 50;
-    }
-    assert_eq!(v.stats().standby, Some(id("s")), "still within its time to connect");
-    assert!(sent_to_coordinator(v.commands()).is_empty());
-    v.drain_commands();
-    v.handle(10 + limit + 50, ViewerEvent::Tick).unwrap();
-    assert_eq!(v.stats().standby, None);
-    assert!(v.commands().contains(&ViewerCommand::CloseEdge { peer: id("s"), side: Side::Up }));
-    assert_eq!(sent_to_coordinator(v.commands()), vec![Message::ParentLost { parent: id("s") }]);
-    assert_eq!(v.stats().parent, Some(id("p")), "the parent is untouched");
-}
