@@ -13,6 +13,9 @@ const TICK_MS = 50;
 // After we ask a standby to send, its media is polled this often for this long.
 const FAST_POLL_EVERY_MS = 10;
 const FAST_POLL_FOR_MS = 1000;
+// Main-thread tasks this long are logged: every edge message (a leave notice, an activation)
+// waits for them.
+const LONG_TASK_MS = 50;
 
 /** A black video track and a silent audio track: what a call carries before real media exists. */
 function placeholderTracks() {
@@ -52,6 +55,7 @@ export class Driver {
     // decode and render it, a fifth of what a relaying page costs.
     this.audible = false;
     this.upstream = null; // parent id whose media we use, or null (broadcaster: local source)
+    this.preferred = null; // parent asked to send, whose first frame the forwarder takes (see anticipate)
     this.inbound = new Map(); // parent id -> {mark, at, video}: its last media marks (see Edge.mediaMarks) and when they changed
     this.log = [];
     this.placeholder = null;
@@ -83,6 +87,14 @@ export class Driver {
       if (now - this.lastRate.at >= 1000) this.measureRates(now);
     };
     this.worker.postMessage({ intervalMs: TICK_MS });
+    if (PerformanceObserver.supportedEntryTypes?.includes('longtask')) {
+      this.longTasks = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) {
+          if (e.duration >= LONG_TASK_MS) this.note('info', `long task ${Math.round(e.duration)} ms, began ${Math.round(performance.now() - e.startTime)} ms ago`);
+        }
+      });
+      this.longTasks.observe({ type: 'longtask' });
+    }
   }
 
   /** Hands one event to the machine and carries out what it answers. */
@@ -103,7 +115,7 @@ export class Driver {
       case 'signal': this.signalling.send(cmd.to, cmd.text); break;
       case 'edge_send':
         this.edges(cmd.side).get(cmd.peer)?.send(cmd.text);
-        if (cmd.text.includes('"t":"activate"')) { this.note('info', `activate ${cmd.peer}`); this.pollMediaFast(); }
+        if (cmd.side === 'up') this.anticipate(cmd.peer, cmd.text);
         break;
       case 'call': this.callChild(cmd.child, cmd.role); break;
       case 'expect': this.expected.add(cmd.parent); break;
@@ -211,8 +223,28 @@ export class Driver {
    */
   useUpstream(parent) {
     this.upstream = parent;
+    this.preferred = null; // the forwarder's preference ends with any switch
     const stream = this.parents.get(parent)?.stream;
     if (stream) this.setTracks({ video: stream.getVideoTracks()[0] ?? null, audio: stream.getAudioTracks()[0] ?? null });
+  }
+
+  /**
+   * We asked an upstream to send (a standby, or a parent we move to): the machine switches to it
+   * once its media flows, so the forwarder takes its first frame at once, whatever the page is
+   * busy with, and its media is polled fast. Parked again (its parent spoke up in time): back to
+   * the current upstream's frames.
+   */
+  anticipate(peer, text) {
+    const video = this.parents.get(peer)?.stream?.getVideoTracks()[0] ?? null;
+    if (text.includes('"t":"activate"')) {
+      this.note('info', `activate ${peer}`);
+      if (video) this.forwarder?.prefer(video);
+      this.preferred = video ? peer : null;
+      this.pollMediaFast();
+    } else if (text.includes('"t":"park"') && peer === this.preferred) {
+      this.forwarder?.prefer(null);
+      this.preferred = null;
+    }
   }
 
   /**
@@ -306,6 +338,7 @@ export class Driver {
 
   destroy() {
     this.stopped = true;
+    this.longTasks?.disconnect();
     this.worker?.terminate();
     this.forwarder?.stop();
     for (const e of [...this.children.values(), ...this.parents.values()]) e.close();

@@ -11,6 +11,11 @@ let writer = null;
 let restamp = true;
 const sources = new Map(); // key -> { reader, held: {frame, at} | null }
 let current = null; // key of the source forwarded
+let intended = null; // key of the source the page chose (`use`)
+// An upstream just asked to send: it takes over at its first frame, without waiting for the page
+// to notice its media (a poll and a message away, more on a busy page). The page's own switch
+// follows as a `use` of the same key; a `prefer` of null returns to the page's choice.
+let preferred = null;
 let canvas = null;
 let last = null; // the last frame forwarded, to send again on demand
 
@@ -22,6 +27,7 @@ onmessage = ({ data }) => {
   if (data.repeat) { repeat(); return; }
   if (data.watch !== undefined) { watch(data.watch, data.readable); return; }
   if (data.forget !== undefined) { forget(data.forget); return; }
+  if (data.prefer !== undefined) { prefer(data.prefer); return; }
   if (data.use !== undefined) use(data.use);
 };
 
@@ -33,15 +39,30 @@ function watch(key, readable) {
 }
 
 function forget(key) {
+  if (preferred === key) preferred = null;
   const source = sources.get(key);
   if (!source) return;
   sources.delete(key);
   source.held?.frame.close();
   source.reader.cancel().catch(() => {});
+  // Taken by preference and gone before the page chose it: back to the page's choice.
+  if (current === key && intended !== key) switchTo(intended);
 }
 
-/** Forwards `key`'s frames from now on (null: none), starting with its held one if fresh. */
+/** The page's choice: `key`'s frames from now on (null: none). */
 function use(key) {
+  intended = key;
+  preferred = null;
+  switchTo(key);
+}
+
+function prefer(key) {
+  preferred = key;
+  if (key === null && current !== intended) switchTo(intended);
+}
+
+/** Forwards `key`'s frames from now on, starting with its held one if fresh. */
+function switchTo(key) {
   current = key;
   const source = sources.get(key);
   const held = source?.held;
@@ -57,6 +78,10 @@ async function pump(key, source) {
     try { next = await source.reader.read(); } catch { return; }
     if (next.done || sources.get(key) !== source) { next.value?.close(); return; }
     const frame = next.value;
+    if (key === preferred) {
+      preferred = null;
+      current = key;
+    }
     if (key !== current) {
       source.held?.frame.close();
       source.held = { frame, at: performance.now() };

@@ -59,14 +59,22 @@ export class Forwarder {
 
   /** Frames now come from `track` (null: none until the next one). */
   from(track) {
-    if (track === this.source) return;
     const previous = this.source;
     this.source = track;
     // The encoder's tuning (screen content or motion) follows the source.
     if (track) this.generator.contentHint = track.contentHint;
+    // Sent for the same source too: it ends a preference for another (see `prefer`).
     this.worker.postMessage({ use: track ? this.read(track) : null });
     // A source nobody watches (the broadcaster's) is read only while it is used.
-    if (previous && !this.watched.has(previous)) this.forget(previous);
+    if (previous && previous !== track && !this.watched.has(previous)) this.forget(previous);
+  }
+
+  /**
+   * `track` (an upstream just asked to send) takes over at its first frame, ahead of the page's
+   * own switch to it (`from`); null: back to the current source (it was parked again).
+   */
+  prefer(track) {
+    this.worker.postMessage({ prefer: track ? this.watch(track) : null });
   }
 
   /** Sends the last frame again (to a child just switched on). */

@@ -82,3 +82,58 @@ test('a standby edge sends nothing while parked and feeds its child at once when
   if (c) assert.ok(c.keyFrames >= 1, 'the unparked standby started with a key frame');
   assert.ok(gap.maxGapMs < 1500, `${child.name} froze ${gap.maxGapMs} ms`);
 });
+
+test('a child whose page is busy when its parent crashes still shows its standby\'s picture', { timeout: 240000 }, async (t) => {
+  const session = await startSession({ slots: 2 });
+  t.after(() => session.close());
+  const broadcaster = await session.broadcaster();
+  const viewers = await session.audience(4);
+  const tree = await settledTree(broadcaster, 4);
+  const peers = new Map(await Promise.all(viewers.map(async (v) => [(await v.stats()).peerId, v])));
+  const node = tree.nodes.find((n) => n.depth >= 3 && n.standby && n.standby !== tree.broadcaster);
+  assert.ok(node, `a viewer backed by another viewer: ${JSON.stringify(tree.nodes)}`);
+  const child = peers.get(node.id);
+  const childFrame = await child.player();
+  await recordFrames(childFrame);
+  await sleep(1000);
+  // The moment the child asks its standby to send, its main thread is taken for a second (as a
+  // new connection's setup or a busy page would): the page can neither see the standby's media
+  // nor switch to it meanwhile, so any picture shown then went through the forwarder alone.
+  await childFrame.evaluate(() => {
+    const driver = window.treecast.node.driver;
+    const poll = driver.pollMediaFast.bind(driver);
+    driver.pollMediaFast = () => {
+      poll();
+      if (window.__busy) return; // once: the first activation after the crash
+      window.__busy = [];
+      setTimeout(() => {
+        const until = performance.now() + 1000;
+        window.__busy.push(performance.timeOrigin + performance.now());
+        while (performance.now() < until);
+        window.__busy.push(performance.timeOrigin + performance.now());
+      }, 0);
+    };
+  });
+  // A crash, not a leave: a closing tab's media flows on for a while (up to a second here), which
+  // would fill the busy second whatever the forwarder does.
+  const closeAt = Date.now();
+  peers.get(node.parent).kill();
+  await waitFor(`${child.name}'s busy second to pass`, () => childFrame.evaluate(() => window.__busy?.length === 2), { timeout: 15000 });
+  await sleep(500);
+  const shown = await childFrame.evaluate(() => {
+    const [from, to] = window.__busy;
+    const log = window.__presented;
+    const before = log.filter(([at]) => at <= from).at(-1);
+    const after = log.find(([at]) => at >= to);
+    return { from, busyMs: Math.round(to - from), before: before?.[1] ?? null, after: after?.[1] ?? null };
+  });
+  // Frames presented while the page was busy: the count went up with no callback to see them.
+  assert.ok(shown.before !== null && shown.after !== null, `frames before and after the busy second: ${JSON.stringify(shown)}`);
+  const duringBusy = shown.after - shown.before - 1;
+  t.diagnostic(`${child.name} busy ${shown.busyMs} ms from its standby's activation: ${duringBusy} frames presented meanwhile (12 fps source)`);
+  if (duringBusy < 4) {
+    const log = await childFrame.evaluate((since) => window.treecast.node.driver.log.filter((e) => e.t >= since).map((e) => `${e.t - since} ${e.text}`), closeAt);
+    t.diagnostic(`${child.name} after the crash (busy from ${Math.round(shown.from - closeAt)} ms): ${log.join(' | ')}`);
+  }
+  assert.ok(duringBusy >= 4, `${child.name} showed ${duringBusy} frames in its busy second`);
+});
