@@ -1,0 +1,145 @@
+//! Behaviour check for coordinator optimisations: a digest of every command of a long seeded run.
+//! Two builds that print the same digests gave the same commands for the same events.
+//!
+//! Run: `cargo run --release --example command_digest -- JOINS CHURN [mixed]`. `mixed` adds
+//! capacity changes, loss reports from parents and children, re-joins with reported positions and
+//! ids that are not of the viewer form (short and long), so the rare paths are covered too.
+
+use std::hash::{DefaultHasher, Hasher};
+use treecast::core::coordinator::{Config, Coordinator, Event, Policy};
+use treecast::core::ids::{viewer_peer_id, PeerId};
+use treecast::core::protocol::Position;
+
+struct Run {
+    c: Coordinator,
+    rng: u64,
+    live: Vec<PeerId>,
+    now: u64,
+    digest: DefaultHasher,
+    commands: u64,
+    mixed: bool,
+}
+
+impl Run {
+    fn next(&mut self) -> u64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        self.rng
+    }
+
+    fn new_id(&mut self) -> PeerId {
+        let r = self.next();
+        if self.mixed && r % 50 == 0 {
+            // Short ids and ids longer than the inline form.
+            let text = if r % 100 == 0 { format!("p{:x}", r >> 8) } else { format!("long-{:x}-{:x}-{:x}", r, r.rotate_left(9), r >> 3) };
+            return PeerId::parse(&text).expect("valid");
+        }
+        let mut b = [0u8; 12];
+        b[..8].copy_from_slice(&self.next().to_le_bytes());
+        b[8..].copy_from_slice(&(self.next() as u32).to_le_bytes());
+        viewer_peer_id(b)
+    }
+
+    fn slots(&mut self) -> u8 {
+        match self.next() % 100 {
+            0..30 => 0,
+            30..50 => 1,
+            50..80 => 2,
+            80..95 => 3,
+            _ => 4,
+        }
+    }
+
+    fn handle(&mut self, e: Event) {
+        let r = self.c.handle(self.now, e);
+        self.digest.write(format!("{r:?}").as_bytes());
+        for cmd in self.c.drain_commands() {
+            self.digest.write(format!("{cmd:?}").as_bytes());
+            self.commands += 1;
+        }
+    }
+
+    fn join(&mut self) {
+        let peer = self.new_id();
+        let slots = self.slots();
+        self.live.push(peer.clone());
+        self.handle(Event::Join { peer, slots, at: None });
+    }
+
+    fn pick(&mut self) -> PeerId {
+        let k = (self.next() % self.live.len() as u64) as usize;
+        self.live[k].clone()
+    }
+
+    fn churn(&mut self) {
+        let kind = self.next() % 10;
+        if kind < 4 || self.live.is_empty() {
+            return self.join();
+        }
+        if self.mixed && self.next() % 4 == 0 {
+            return self.rare();
+        }
+        let k = (self.next() % self.live.len() as u64) as usize;
+        let peer = self.live.swap_remove(k);
+        let e = if kind < 7 { Event::Leave { peer } } else { Event::Lost { peer } };
+        self.handle(e);
+    }
+
+    /// Reports and resyncs, with the positions the coordinator itself reports.
+    fn rare(&mut self) {
+        let peer = self.pick();
+        let place = self.c.placement(&peer).map(|p| (p.parent.clone(), p.standby.as_ref().map(|s| (*s).clone())));
+        let other = self.pick();
+        let e = match self.next() % 6 {
+            0 => Event::Capacity { peer, slots: (self.next() % 6) as u8 },
+            1 => match place {
+                Some((parent, _)) => Event::ParentLost { peer, parent },
+                None => Event::ParentLost { peer, parent: other },
+            },
+            2 => match place {
+                Some((parent, _)) => Event::ChildLost { peer: parent, child: peer },
+                None => Event::ChildLost { peer: other, child: peer },
+            },
+            3 => match place {
+                Some((_, Some(s))) => Event::ParentLost { peer, parent: s },
+                _ => Event::ChildLost { peer, child: other },
+            },
+            4 => Event::Join { peer, slots: (self.next() % 5) as u8, at: Some(Position { parent: Some(other), standby: None }) },
+            _ => Event::Join { peer, slots: 2, at: None },
+        };
+        self.handle(e);
+    }
+
+    fn tick(&mut self) {
+        self.now += 25;
+        self.handle(Event::Tick);
+    }
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let joins: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(2_000);
+    let churn: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(2_000);
+    let mixed = args.get(3).is_some_and(|a| a == "mixed");
+    for policy in [Policy::Treecast, Policy::Seed] {
+        let broadcaster = PeerId::parse("tc-lv1-0123456789abcdef").expect("valid id");
+        let mut config = Config::new(policy, broadcaster, 1);
+        config.max_viewers = 4_000_000;
+        let mut run = Run { c: Coordinator::new(config), rng: 0x9e37_79b9_7f4a_7c15 ^ joins, live: Vec::new(), now: 0, digest: DefaultHasher::new(), commands: 0, mixed };
+        for i in 0..joins {
+            run.join();
+            if i % 100 == 99 {
+                run.tick();
+            }
+        }
+        for i in 0..churn {
+            run.churn();
+            if i % 100 == 99 {
+                run.tick();
+            }
+        }
+        let s = run.c.stats();
+        println!("{policy:?} {joins}+{churn}{}: {} commands, digest {:016x}, depth {} / {:.3}", if mixed { " mixed" } else { "" }, run.commands, run.digest.finish(), s.max_depth, s.mean_depth);
+    }
+}
