@@ -193,6 +193,77 @@ pub fn viewer_peer_id(random: [u8; 12]) -> PeerId {
     PeerId::from_checked(&text)
 }
 
+/// Where a viewer id's random bytes start: after `tc-v-`.
+const VIEWER_PREFIX: &[u8; 5] = b"tc-v-";
+const VIEWER_LEN: usize = VIEWER_PREFIX.len() + 24;
+
+impl PeerId {
+    /// The 12 random bytes of a viewer id (`tc-v-` and 24 lowercase hex digits, as
+    /// `viewer_peer_id` makes them); None for any other id. The coordinator keeps ids in this
+    /// form inside its tree nodes (12 bytes, not 32) and rebuilds the text to name them.
+    #[inline]
+    pub fn viewer_bytes(&self) -> Option<[u8; 12]> {
+        let Repr::Inline { len, bytes } = &self.0 else { return None };
+        if *len as usize != VIEWER_LEN || bytes[..VIEWER_PREFIX.len()] != *VIEWER_PREFIX {
+            return None;
+        }
+        let mut out = [0u8; 12];
+        for k in 0..3 {
+            let at = VIEWER_PREFIX.len() + 8 * k;
+            let chars = u64::from_le_bytes(bytes[at..at + 8].try_into().ok()?);
+            out[4 * k..4 * k + 4].copy_from_slice(&hex_decode(chars)?.to_le_bytes());
+        }
+        Some(out)
+    }
+
+    /// The viewer id whose `viewer_bytes` are `random` (the same id `viewer_peer_id` makes),
+    /// built in place: no heap, no check.
+    #[inline]
+    pub fn from_viewer_bytes(random: &[u8; 12]) -> PeerId {
+        let mut bytes = [0u8; INLINE_LEN];
+        bytes[..VIEWER_PREFIX.len()].copy_from_slice(VIEWER_PREFIX);
+        for (pair, &b) in bytes[VIEWER_PREFIX.len()..VIEWER_LEN].chunks_exact_mut(2).zip(random) {
+            pair.copy_from_slice(&HEX_PAIRS[b as usize]);
+        }
+        PeerId(Repr::Inline { len: VIEWER_LEN as u8, bytes })
+    }
+}
+
+/// The two lowercase hex digits of each byte: a table lookup a byte is the cheapest way to name
+/// ids, which the coordinator does tens of times an event.
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = [HEX[b >> 4], HEX[b & 15]];
+        b += 1;
+    }
+    t
+};
+
+// Hex digits eight at a time in a u64, one per byte (first digit in the lowest byte).
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The 4 bytes of 8 lowercase hex digits, None if any is not one.
+#[inline]
+fn hex_decode(chars: u64) -> Option<u32> {
+    // For ASCII bytes c, c + k sets the byte's high bit exactly when c >= 0x80 - k (no carry
+    // leaves a byte).
+    let at_least = |c: u8| chars.wrapping_add((0x80 - c as u64) * ONES) & HIGH_BITS;
+    let digits = at_least(b'0') & !at_least(b'9' + 1);
+    let letters = at_least(b'a') & !at_least(b'f' + 1);
+    if chars & HIGH_BITS != 0 || (digits | letters) != HIGH_BITS {
+        return None;
+    }
+    let nibbles = (chars & 0x0f * ONES) + (letters >> 7) * 9;
+    // Pairs of digits to bytes, then the bytes together.
+    let x = (nibbles << 4 | nibbles >> 8) & 0x00ff_00ff_00ff_00ff;
+    let x = (x | x >> 8) & 0x0000_ffff_0000_ffff;
+    Some((x | x >> 16) as u32)
+}
+
 fn push_hex(out: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     for b in bytes {
@@ -251,6 +322,50 @@ mod tests {
         assert_ne!(short, long);
         assert!(short < long);
         assert_eq!(std::mem::size_of::<PeerId>(), 32);
+    }
+
+    #[test]
+    fn viewer_bytes_round_trip() {
+        let random = [0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0xf0, 0x0f, 0x5a, 0xa5];
+        let id = viewer_peer_id(random);
+        assert_eq!(id.viewer_bytes(), Some(random));
+        assert_eq!(PeerId::from_viewer_bytes(&random), id);
+        assert_eq!(PeerId::from_viewer_bytes(&random).as_str(), id.as_str());
+        for other in ["tc-v-0123456789ABCDEF01234567", "tc-v-0123456789abcdef0123456", "tc-v-0123456789abcdef012345678", "tc-w-0123456789abcdef01234567", "tc-v-0123456789abcdeg01234567", "v1", "tc-lv1-0123456789abcdef"] {
+            assert_eq!(PeerId::parse(other).unwrap().viewer_bytes(), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn hex_decoding_eight_at_a_time_matches_digit_by_digit() {
+        let digit = |c: u8| match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            _ => None,
+        };
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..2_000 {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            let x = rng as u32;
+            let mut text = [0u8; 8];
+            for (pair, b) in text.chunks_exact_mut(2).zip(x.to_le_bytes()) {
+                pair.copy_from_slice(&HEX_PAIRS[b as usize]);
+            }
+            assert_eq!(&text, format!("{:08x}", x.swap_bytes()).as_bytes());
+            assert_eq!(hex_decode(u64::from_le_bytes(text)), Some(x));
+            // Every ASCII byte at one place: decoded as the scalar rule says.
+            let at = (rng >> 40) as usize % 8;
+            for c in 0..128u8 {
+                let mut t = text;
+                t[at] = c;
+                let want = t.iter().map(|&c| digit(c)).collect::<Option<Vec<u8>>>().map(|d| {
+                    u32::from_le_bytes([d[0] << 4 | d[1], d[2] << 4 | d[3], d[4] << 4 | d[5], d[6] << 4 | d[7]])
+                });
+                assert_eq!(hex_decode(u64::from_le_bytes(t)), want, "{:?}", t);
+            }
+        }
     }
 
     #[test]

@@ -140,11 +140,11 @@ impl Dashboard {
             Event::Join { peer, at, .. } if !coordinator.is_live_peer(peer) => Pending::Join { peer: peer.clone(), rejoin: at.is_some() },
             Event::Leave { peer } => departure(peer, Kind::Leave, None),
             Event::Lost { peer } => departure(peer, Kind::Loss, Some(Via::Server)),
-            Event::ChildLost { peer, child } if coordinator.placement(child).is_some_and(|p| p.parent == peer) => {
+            Event::ChildLost { peer, child } if coordinator.placement(child).is_some_and(|p| p.parent == *peer) => {
                 departure(child, Kind::Loss, Some(Via::Parent))
             }
             Event::ParentLost { peer, parent } => match coordinator.placement(peer) {
-                Some(p) if p.parent == parent => match p.standby {
+                Some(p) if p.parent == *parent => match p.standby {
                     Some(standby) => Pending::Activation { peer: peer.clone(), lost: parent.clone(), standby: standby.clone() },
                     // No standby: the coordinator re-places it, which the log shows as a move.
                     None => Pending::Nothing,
@@ -238,7 +238,7 @@ impl Dashboard {
         r: Vec<Record>,
         coordinator: &Coordinator,
     ) -> Result<(), Refused> {
-        if coordinator.placement(child).map(|p| p.parent) != Some(&self.me) {
+        if !coordinator.placement(child).is_some_and(|p| p.parent == self.me) {
             return Err(Refused::NotAChild);
         }
         let taken = self.board.from_child(now_ms, child, me, lv, r, |id| is_at_or_below(coordinator, id, child))?;
@@ -344,13 +344,14 @@ fn recent_gap(board: &HealthBoard, peer: &PeerId, now_ms: u64) -> Option<u32> {
 }
 
 /// Whether viewer `id` is `top` or hangs below it in the coordinator's tree.
-fn is_at_or_below<'a>(coordinator: &'a Coordinator, mut id: &'a PeerId, top: &PeerId) -> bool {
+fn is_at_or_below(coordinator: &Coordinator, id: &PeerId, top: &PeerId) -> bool {
+    let mut id = id.clone();
     // The tree has no cycles; the bound only keeps a bug from hanging the page.
     for _ in 0..=coordinator.viewer_count() {
-        if id == top {
+        if id == *top {
             return true;
         }
-        match coordinator.placement(id) {
+        match coordinator.placement(&id) {
             Some(p) => id = p.parent,
             None => return false,
         }

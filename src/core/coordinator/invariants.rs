@@ -42,9 +42,10 @@ impl Coordinator {
         ensure!(live == self.viewers as usize, "viewer count {} != live nodes {live}", self.viewers);
         ensure!(self.index.len() == live, "index has {} entries for {live} viewers", self.index.len());
         for x in 0..n as u32 {
-            ensure!(self.is_live(x) == self.name(x).is_some(), "slot {x}: live flag and id disagree");
+            let other = self.nodes[x as usize].flags & super::F_OTHER_ID != 0;
+            ensure!((x != ROOT && self.is_live(x) && other) == self.other_ids.contains_key(&x), "slot {x}: id kept apart or not");
             if x != ROOT && self.is_live(x) {
-                ensure!(self.find(self.id(x)) == Some(x), "{:?}: not found in the index", self.name(x));
+                ensure!(self.find(&self.id(x)) == Some(x), "{:?}: not found in the index", self.name(x));
             }
         }
         // One tree from the root: walk it and compare with the live set.
@@ -63,9 +64,9 @@ impl Coordinator {
                 ensure!(self.is_live(k), "dead node in the tree under {:?}", self.name(x));
                 ensure!(child.flags & F_DETACHED == 0, "{:?}: still marked detached", self.name(k));
                 ensure!(child.parent == x, "{:?}: parent link mismatch", self.name(k));
-                ensure!(child.depth == node.depth + 1, "{:?}: depth {} under depth {}", self.name(k), child.depth, node.depth);
+                ensure!(child.depth() == node.depth() + 1, "{:?}: depth {} under depth {}", self.name(k), child.depth(), node.depth());
                 for (i, &d) in super::BRANCH_DEPTHS.iter().enumerate() {
-                    ensure!(child.depth <= d || child.branch[i] == node.branch[i], "{:?}: branch label {i} differs from its parent's", self.name(k));
+                    ensure!(child.depth() <= d || child.branch[i] == node.branch[i], "{:?}: branch label {i} differs from its parent's", self.name(k));
                 }
                 count += 1;
                 reached += 1;
@@ -96,7 +97,7 @@ impl Coordinator {
             if s != NONE {
                 ensure!(self.config.policy == Policy::Treecast, "seed policy has standbys");
                 ensure!(self.is_live(s), "{:?}: dead standby", self.name(x as u32));
-                ensure!(node.depth >= 2, "{:?}: standby at depth {}", self.name(x as u32), node.depth);
+                ensure!(node.depth() >= 2, "{:?}: standby at depth {}", self.name(x as u32), node.depth());
                 ensure!(self.standby_rule(x as u32, s, false), "{:?}: standby {:?} in its parent's subtree, or backed by it", self.name(x as u32), self.name(s));
                 backed[s as usize] += 1;
             } else if self.needs_standby(x as u32) {
@@ -130,34 +131,34 @@ impl Coordinator {
             }
             let (free_pool, roomy_pool) = if new { (&self.free_new, &self.roomy_new) } else { (&self.free, &self.roomy) };
             let free = !suspect && node.children < self.cap(x32);
-            ensure!((node.free_pos != super::NOT_IN) == free, "{:?}: free pool membership wrong", self.name(x32));
-            ensure!(!free || free_pool.holds(node.depth, node.free_pos, x32), "{:?}: not where its free pool says", self.name(x32));
+            ensure!((node.pos.get(super::FREE_POS) != super::NOT_IN) == free, "{:?}: free pool membership wrong", self.name(x32));
+            ensure!(!free || free_pool.holds(node.depth(), node.pos.get(super::FREE_POS), x32), "{:?}: not where its free pool says", self.name(x32));
             let roomy = !suspect && self.config.policy == Policy::Treecast && self.truly_free(x32);
-            ensure!((node.roomy_pos != super::NOT_IN) == roomy, "{:?}: roomy pool membership wrong", self.name(x32));
-            ensure!(!roomy || roomy_pool.holds(node.depth, node.roomy_pos, x32), "{:?}: not where its roomy pool says", self.name(x32));
+            ensure!((node.pos.get(super::ROOMY_POS) != super::NOT_IN) == roomy, "{:?}: roomy pool membership wrong", self.name(x32));
+            ensure!(!roomy || roomy_pool.holds(node.depth(), node.pos.get(super::ROOMY_POS), x32), "{:?}: not where its roomy pool says", self.name(x32));
             let leaf = !suspect && x32 != ROOT && node.children == 0;
-            ensure!((node.leaf_pos != super::NOT_IN) == leaf, "{:?}: leaf pool membership wrong", self.name(x32));
+            ensure!((node.pos.get(super::LEAF_POS) != super::NOT_IN) == leaf, "{:?}: leaf pool membership wrong", self.name(x32));
             let leaf_pool = match (node.flags & super::F_PHONE_POOL != 0, new) {
                 (true, _) => &self.phones,
                 (false, false) => &self.idle_relays,
                 (false, true) => &self.idle_new,
             };
-            ensure!(!leaf || leaf_pool.holds(node.depth, node.leaf_pos, x32), "{:?}: not where its leaf pool says", self.name(x32));
+            ensure!(!leaf || leaf_pool.holds(node.depth(), node.pos.get(super::LEAF_POS), x32), "{:?}: not where its leaf pool says", self.name(x32));
             ensure!(!leaf || (node.flags & super::F_PHONE_POOL != 0) == (self.cap(x32) == 0), "{:?}: in the wrong leaf pool", self.name(x32));
             let spare = !suspect && x32 != ROOT && node.backed < self.backing_limit(x32);
-            ensure!((node.spare_pos != super::NOT_IN) == spare, "{:?}: spare pool membership wrong", self.name(x32));
+            ensure!((node.pos.get(super::SPARE_POS) != super::NOT_IN) == spare, "{:?}: spare pool membership wrong", self.name(x32));
             let pack = node.flags & super::F_PACK_POOL != 0;
             ensure!(!spare || pack == self.packs_slot(node.backed), "{:?}: in the wrong spare pool", self.name(x32));
             let spare_pool = if pack { &self.packs } else { &self.spare };
-            ensure!(!spare || spare_pool.holds(node.spare_pos, x32), "{:?}: not where its spare pool says", self.name(x32));
+            ensure!(!spare || spare_pool.holds(node.pos.get(super::SPARE_POS), x32), "{:?}: not where its spare pool says", self.name(x32));
         }
         // No pool holds anyone else (every member was found at its place above).
-        let members = |pos: fn(&super::Node) -> u32| self.nodes.iter().filter(|n| pos(n) != super::NOT_IN).count();
-        ensure!(self.free.len() + self.free_new.len() == members(|n| n.free_pos), "free pools hold strangers");
-        ensure!(self.roomy.len() + self.roomy_new.len() == members(|n| n.roomy_pos), "roomy pools hold strangers");
-        ensure!(self.idle_relays.len() + self.idle_new.len() + self.phones.len() == members(|n| n.leaf_pos), "leaf pools hold strangers");
+        let members = |k: usize| self.nodes.iter().filter(|n| n.pos.get(k) != super::NOT_IN).count();
+        ensure!(self.free.len() + self.free_new.len() == members(super::FREE_POS), "free pools hold strangers");
+        ensure!(self.roomy.len() + self.roomy_new.len() == members(super::ROOMY_POS), "roomy pools hold strangers");
+        ensure!(self.idle_relays.len() + self.idle_new.len() + self.phones.len() == members(super::LEAF_POS), "leaf pools hold strangers");
         let spares = self.spare.items.len() + self.packs.items.len();
-        ensure!(spares == members(|n| n.spare_pos), "spare pools hold strangers");
+        ensure!(spares == members(super::SPARE_POS), "spare pools hold strangers");
         Ok(())
     }
 

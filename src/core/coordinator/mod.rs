@@ -17,9 +17,9 @@ pub use snapshot::{RestoreError, Snapshot, SnapshotNode};
 
 use crate::core::ids::PeerId;
 use crate::core::protocol::{Message, Position, Role, MAX_SLOTS};
-use pools::{DepthBuckets, FlatPool, NOT_IN};
+use pools::{DepthBuckets, FlatPool, Positions, FREE_POS, LEAF_POS, NOT_IN, ROOMY_POS, SPARE_POS};
 use slot_index::SlotIndex;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::hash::Hasher;
 
 /// Hashes peer ids for the index: an Fx-style word-at-a-time hash (much cheaper than SipHash on
@@ -64,6 +64,13 @@ const NONE: u32 = u32::MAX;
 const FRESH_STANDBYS_PER_EVENT: u32 = 8;
 const ROOT: u32 = 0;
 
+/// Viewers beyond this are told to wait, whatever `max_viewers` says: depths then fit the 24 bits
+/// nodes keep them in. 16.7M viewers, far beyond what a broadcaster's page could hold (1 GB of
+/// nodes).
+fn viewer_limit(config: &Config) -> u32 {
+    config.max_viewers.min(DEPTH_MASK)
+}
+
 // Node flags.
 const F_DIRTY: u16 = 1; // position changed: send `assign` at the end of the event
 const F_WANTS_STANDBY: u16 = 2; // queued in `standby_queue`
@@ -75,6 +82,7 @@ const F_LIVE: u16 = 64; // the slot holds a viewer (or the broadcaster)
 const F_PACK_POOL: u16 = 128; // its spare position is in `packs`, not `spare`
 const F_SUSPECT: u16 = 256; // a child reported it lost: kept out of every pool (see `suspects`)
 const F_PROBATION: u16 = 512; // joined less than `probation_ms` ago: its slots are second choice
+const F_OTHER_ID: u16 = 1024; // its id is not of the viewer form: kept in `other_ids`
 
 /// Which tree policy the coordinator runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -261,11 +269,12 @@ pub struct NodeView {
     pub subtree_size: u32,
 }
 
-/// Where one viewer sits (see `Coordinator::placement`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Placement<'a> {
-    pub parent: &'a PeerId,
-    pub standby: Option<&'a PeerId>,
+/// Where one viewer sits (see `Coordinator::placement`). The ids are copies: nodes keep them in
+/// a compact form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    pub parent: PeerId,
+    pub standby: Option<PeerId>,
     pub depth: u32,
     /// Primary children.
     pub children: u16,
@@ -274,37 +283,42 @@ pub struct Placement<'a> {
 /// Depths of the branch labels (see `Node::branch`).
 const BRANCH_DEPTHS: [u32; 2] = [4, 10];
 
-/// One slot of the slab. The id sits beside the links: commands name the nodes just touched.
-#[derive(Clone)]
+/// One slot of the slab: one cache line (at 1M viewers nearly every node an event touches is a
+/// cache miss). The id sits beside the links, in its 12-byte form: commands name the nodes just
+/// touched.
+#[derive(Clone, Copy)]
+#[repr(align(64))]
 struct Node {
-    id: Option<PeerId>,
-    /// For each depth D of `BRANCH_DEPTHS` this node is at or below: a 16-bit label of its
+    /// The random bytes of a viewer id (`PeerId::viewer_bytes`); any other id (`F_OTHER_ID`)
+    /// is kept in `Coordinator::other_ids`, the broadcaster's in its config.
+    id: [u8; 12],
+    /// For each depth D of `BRANCH_DEPTHS` this node is at or below: an 8-bit label of its
     /// ancestor at depth D (the same for the whole subtree of that ancestor). Two nodes with
     /// different labels are in different subtrees, so the standby rule needs no walk up the tree
     /// for most candidates (a walk at 1M viewers: 6 random reads a check, 19% of the time).
-    /// Only inequality is trusted: labels may collide, then the walk decides.
-    branch: [u16; 2],
+    /// Only inequality is trusted: labels may collide (1 in 256 pairs of branches), then the
+    /// walk decides.
+    branch: [u8; 2],
     parent: u32,
     standby: u32,
     first_child: u32,
     next_sibling: u32, // also the slab's free-list link
     first_backed: u32,
     next_backed: u32,
-    depth: u32,
-    free_pos: u32,
-    roomy_pos: u32,
-    leaf_pos: u32,
-    spare_pos: u32,
+    /// Its depth (low 24 bits) and the slots it announced (high 8 bits), in one word so that the
+    /// node fits a cache line. Depths stay below `viewer_limit`, so below 2^24.
+    depth_slots: u32,
+    /// Where it sits in its pools (`FREE_POS` ...), NOT_IN when it is in none of that kind.
+    pos: Positions,
     children: u16,
     backed: u16,
-    slots: u8,
     flags: u16,
 }
 
 impl Node {
     fn vacant() -> Node {
         Node {
-            id: None,
+            id: [0; 12],
             branch: [0; 2],
             parent: NONE,
             standby: NONE,
@@ -312,18 +326,36 @@ impl Node {
             next_sibling: NONE,
             first_backed: NONE,
             next_backed: NONE,
-            depth: 0,
-            free_pos: NOT_IN,
-            roomy_pos: NOT_IN,
-            leaf_pos: NOT_IN,
-            spare_pos: NOT_IN,
+            depth_slots: 0,
+            pos: Positions::NONE,
             children: 0,
             backed: 0,
-            slots: 0,
             flags: 0,
         }
     }
+
+    #[inline]
+    fn depth(&self) -> u32 {
+        self.depth_slots & DEPTH_MASK
+    }
+
+    #[inline]
+    fn slots(&self) -> u8 {
+        (self.depth_slots >> 24) as u8
+    }
+
+    fn set_depth_to(&mut self, depth: u32) {
+        debug_assert!(depth <= DEPTH_MASK);
+        self.depth_slots = self.depth_slots & !DEPTH_MASK | depth & DEPTH_MASK;
+    }
+
+    fn set_slots_to(&mut self, slots: u8) {
+        self.depth_slots = self.depth_slots & DEPTH_MASK | (slots as u32) << 24;
+    }
 }
+
+/// The depth bits of `Node::depth_slots`.
+const DEPTH_MASK: u32 = 0xff_ffff;
 
 pub struct Coordinator {
     config: Config,
@@ -331,6 +363,9 @@ pub struct Coordinator {
     free_list: u32,
     /// Peer id -> slot (see `SlotIndex`).
     index: SlotIndex,
+    /// The ids of viewers whose id is not of the viewer form (none in a real broadcast: the
+    /// extension makes every viewer id), by slot.
+    other_ids: HashMap<u32, PeerId>,
     hash_key: u64,
     viewers: u32,
     /// Nodes past probation with a free primary slot, by depth.
@@ -379,13 +414,13 @@ pub struct Coordinator {
 impl Coordinator {
     pub fn new(config: Config) -> Coordinator {
         let mut root = Node::vacant();
-        root.flags = F_LIVE;
-        root.id = Some(config.broadcaster.clone());
+        root.flags = F_LIVE | F_OTHER_ID;
         let rng = config.seed | 1;
         let mut c = Coordinator {
             nodes: vec![root],
             free_list: NONE,
             index: SlotIndex::default(),
+            other_ids: HashMap::new(),
             hash_key: rng.rotate_left(17) ^ 0x5bd1_e995,
             config,
             viewers: 0,
@@ -505,17 +540,44 @@ impl Coordinator {
         self.fresh_buf = fresh;
     }
 
-    fn hash_id(key: u64, id: &PeerId) -> u32 {
+    /// 32 bits of the hash of an id: of its 12 bytes for a viewer id (the form nodes keep, so
+    /// no text is rebuilt to hash a node's id), else of its text.
+    fn hash_bytes(key: u64, bytes: &[u8]) -> u32 {
         let mut h = IdHasher(key);
-        h.write(id.as_bytes());
+        h.write(bytes);
         h.finish() as u32
+    }
+
+    /// The id hash of the viewer in slot `x` (see `hash_bytes`).
+    fn node_hash(&self, x: u32) -> u32 {
+        let n = &self.nodes[x as usize];
+        if n.flags & F_OTHER_ID == 0 {
+            return Self::hash_bytes(self.hash_key, &n.id);
+        }
+        self.other_ids.get(&x).map_or(0, |id| Self::hash_bytes(self.hash_key, id.as_bytes()))
     }
 
     /// The slot of a placed viewer.
     fn find(&self, peer: &PeerId) -> Option<u32> {
+        self.find_parsed(peer, peer.viewer_bytes())
+    }
+
+    /// `find`, given `peer.viewer_bytes()` (a join reads them once for the search and the node).
+    fn find_parsed(&self, peer: &PeerId, viewer_bytes: Option<[u8; 12]>) -> Option<u32> {
         let nodes = &self.nodes;
-        let h = Self::hash_id(self.hash_key, peer);
-        self.index.find(h, |x| nodes[x as usize].id.as_ref() == Some(peer))
+        match viewer_bytes {
+            Some(bytes) => {
+                let h = Self::hash_bytes(self.hash_key, &bytes);
+                self.index.find(h, |x| {
+                    let n = &nodes[x as usize];
+                    n.flags & F_OTHER_ID == 0 && n.id == bytes
+                })
+            }
+            None => {
+                let h = Self::hash_bytes(self.hash_key, peer.as_bytes());
+                self.index.find(h, |x| self.other_ids.get(&x) == Some(peer))
+            }
+        }
     }
 
     fn lookup(&self, peer: &PeerId) -> Result<u32, Rejected> {
@@ -545,10 +607,10 @@ impl Coordinator {
             Policy::Seed => self.config.seed_fanout as u16,
             Policy::Treecast => {
                 let reserve = self.config.broadcaster_reserve;
-                if n.depth == 1 && reserve > 0 {
-                    n.slots.min(reserve) as u16
+                if n.depth() == 1 && reserve > 0 {
+                    n.slots().min(reserve) as u16
                 } else {
-                    n.slots as u16
+                    n.slots() as u16
                 }
             }
         }
@@ -660,7 +722,7 @@ impl Coordinator {
             self.unindex_node(x);
             return;
         }
-        let (depth, children, backed, flags) = (n.depth, n.children, n.backed, n.flags);
+        let (depth, children, backed, flags) = (n.depth(), n.children, n.backed, n.flags);
         let cap = self.cap(x);
         let treecast = self.treecast();
         let share = self.config.standby_share.max(1) as u16;
@@ -674,31 +736,31 @@ impl Coordinator {
         let pack = spare && self.packs_slot(backed);
 
         let nodes = &mut self.nodes;
-        let was = (nodes[x as usize].free_pos != NOT_IN, nodes[x as usize].roomy_pos != NOT_IN);
+        let was = (nodes[x as usize].pos.get(FREE_POS) != NOT_IN, nodes[x as usize].pos.get(ROOMY_POS) != NOT_IN);
         let (free_pool, roomy_pool) = if new { (&mut self.free_new, &mut self.roomy_new) } else { (&mut self.free, &mut self.roomy) };
-        set_bucket(free_pool, nodes, x, depth, was.0, free, |n| &mut n.free_pos);
-        set_bucket(roomy_pool, nodes, x, depth, was.1, roomy, |n| &mut n.roomy_pos);
-        let in_leaf = nodes[x as usize].leaf_pos != NOT_IN;
+        set_bucket(free_pool, nodes, x, depth, was.0, free, FREE_POS);
+        set_bucket(roomy_pool, nodes, x, depth, was.1, roomy, ROOMY_POS);
+        let in_leaf = nodes[x as usize].pos.get(LEAF_POS) != NOT_IN;
         let was_phone = flags & F_PHONE_POOL != 0;
         let idle = if new { &mut self.idle_new } else { &mut self.idle_relays };
         if in_leaf && leaf && was_phone == phone {
             let pool = if phone { &mut self.phones } else { idle };
-            set_bucket(pool, nodes, x, depth, true, true, |n| &mut n.leaf_pos);
+            set_bucket(pool, nodes, x, depth, true, true, LEAF_POS);
         } else {
             if in_leaf {
                 let pool = if was_phone { &mut self.phones } else { &mut *idle };
-                set_bucket(pool, nodes, x, depth, true, false, |n| &mut n.leaf_pos);
+                set_bucket(pool, nodes, x, depth, true, false, LEAF_POS);
                 nodes[x as usize].flags &= !F_PHONE_POOL;
             }
             if leaf {
                 let pool = if phone { &mut self.phones } else { idle };
-                set_bucket(pool, nodes, x, depth, false, true, |n| &mut n.leaf_pos);
+                set_bucket(pool, nodes, x, depth, false, true, LEAF_POS);
                 if phone {
                     nodes[x as usize].flags |= F_PHONE_POOL;
                 }
             }
         }
-        let in_spare = nodes[x as usize].spare_pos != NOT_IN;
+        let in_spare = nodes[x as usize].pos.get(SPARE_POS) != NOT_IN;
         let was_pack = flags & F_PACK_POOL != 0;
         if in_spare && spare && was_pack == pack {
             let pool = if pack { &mut self.packs } else { &mut self.spare };
@@ -722,11 +784,11 @@ impl Coordinator {
     fn unindex_node(&mut self, x: u32) {
         let n = &self.nodes[x as usize];
         let (depth, free_pos, roomy_pos, leaf_pos, spare_pos, phone, pack, new) = (
-            n.depth,
-            n.free_pos,
-            n.roomy_pos,
-            n.leaf_pos,
-            n.spare_pos,
+            n.depth(),
+            n.pos.get(FREE_POS),
+            n.pos.get(ROOMY_POS),
+            n.pos.get(LEAF_POS),
+            n.pos.get(SPARE_POS),
             n.flags & F_PHONE_POOL != 0,
             n.flags & F_PACK_POOL != 0,
             n.flags & F_PROBATION != 0,
@@ -734,13 +796,13 @@ impl Coordinator {
         if free_pos != NOT_IN {
             let pool = if new { &mut self.free_new } else { &mut self.free };
             if let Some(m) = pool.remove(depth, free_pos) {
-                self.nodes[m as usize].free_pos = free_pos;
+                self.nodes[m as usize].pos.set(FREE_POS, free_pos);
             }
         }
         if roomy_pos != NOT_IN {
             let pool = if new { &mut self.roomy_new } else { &mut self.roomy };
             if let Some(m) = pool.remove(depth, roomy_pos) {
-                self.nodes[m as usize].roomy_pos = roomy_pos;
+                self.nodes[m as usize].pos.set(ROOMY_POS, roomy_pos);
             }
         }
         if leaf_pos != NOT_IN {
@@ -750,20 +812,17 @@ impl Coordinator {
                 (false, true) => &mut self.idle_new,
             };
             if let Some(m) = pool.remove(depth, leaf_pos) {
-                self.nodes[m as usize].leaf_pos = leaf_pos;
+                self.nodes[m as usize].pos.set(LEAF_POS, leaf_pos);
             }
         }
         if spare_pos != NOT_IN {
             let pool = if pack { &mut self.packs } else { &mut self.spare };
             if let Some(m) = pool.remove(spare_pos) {
-                self.nodes[m as usize].spare_pos = spare_pos;
+                self.nodes[m as usize].pos.set(SPARE_POS, spare_pos);
             }
         }
         let n = &mut self.nodes[x as usize];
-        n.free_pos = NOT_IN;
-        n.roomy_pos = NOT_IN;
-        n.leaf_pos = NOT_IN;
-        n.spare_pos = NOT_IN;
+        n.pos = Positions::NONE;
         n.flags &= !(F_PHONE_POOL | F_PACK_POOL);
     }
 
@@ -776,11 +835,25 @@ impl Coordinator {
     // ----- slab -----------------------------------------------------------------------------
 
     fn alloc(&mut self, id: PeerId, slots: u8) -> u32 {
-        let hash = Self::hash_id(self.hash_key, &id);
+        let viewer_bytes = id.viewer_bytes();
+        self.alloc_parsed(id, viewer_bytes, slots)
+    }
+
+    /// `alloc`, given `id.viewer_bytes()`.
+    fn alloc_parsed(&mut self, id: PeerId, viewer_bytes: Option<[u8; 12]>, slots: u8) -> u32 {
         let mut node = Node::vacant();
-        node.slots = slots;
+        node.set_slots_to(slots);
         node.flags = F_LIVE;
-        node.id = Some(id);
+        let hash = match viewer_bytes {
+            Some(bytes) => {
+                node.id = bytes;
+                Self::hash_bytes(self.hash_key, &bytes)
+            }
+            None => {
+                node.flags |= F_OTHER_ID;
+                Self::hash_bytes(self.hash_key, id.as_bytes())
+            }
+        };
         let x = if self.free_list != NONE {
             let x = self.free_list;
             self.free_list = self.nodes[x as usize].next_sibling;
@@ -790,28 +863,48 @@ impl Coordinator {
             self.nodes.push(node);
             (self.nodes.len() - 1) as u32
         };
+        if viewer_bytes.is_none() {
+            self.other_ids.insert(x, id);
+        }
         self.index.insert(hash, x);
         self.viewers += 1;
         x
     }
 
     fn dealloc(&mut self, x: u32) {
-        let id = self.nodes[x as usize].id.take().expect("live node");
-        let hash = Self::hash_id(self.hash_key, &id);
+        let hash = self.node_hash(x);
         self.index.remove(hash, x);
+        if self.nodes[x as usize].flags & F_OTHER_ID != 0 {
+            self.other_ids.remove(&x);
+        }
         self.nodes[x as usize] = Node::vacant();
         self.nodes[x as usize].next_sibling = self.free_list;
         self.free_list = x;
         self.viewers -= 1;
     }
 
-    fn id(&self, x: u32) -> &PeerId {
-        self.nodes[x as usize].id.as_ref().expect("live node")
+    /// The id of a live slot, rebuilt from its node (a viewer id) or from `other_ids`.
+    #[inline(always)] // tens of times an event, naming peers in commands
+    fn id(&self, x: u32) -> PeerId {
+        let n = &self.nodes[x as usize];
+        if n.flags & F_OTHER_ID == 0 {
+            debug_assert!(n.flags & F_LIVE != 0);
+            return PeerId::from_viewer_bytes(&n.id);
+        }
+        self.other_id(x)
+    }
+
+    #[cold]
+    fn other_id(&self, x: u32) -> PeerId {
+        if x == ROOT {
+            return self.config.broadcaster.clone();
+        }
+        self.other_ids.get(&x).expect("live node").clone()
     }
 
     /// The id for messages about a slot, live or not.
-    fn name(&self, x: u32) -> Option<&PeerId> {
-        self.nodes.get(x as usize).and_then(|n| n.id.as_ref())
+    fn name(&self, x: u32) -> Option<PeerId> {
+        self.is_live(x).then(|| self.id(x))
     }
 
     fn is_live(&self, x: u32) -> bool {
@@ -891,14 +984,14 @@ impl Coordinator {
     /// Sets an attached node's depth and branch labels from its parent's.
     fn set_depth(&mut self, x: u32) {
         let p = &self.nodes[self.nodes[x as usize].parent as usize];
-        let (d, mut branch) = (p.depth + 1, p.branch);
+        let (d, mut branch) = (p.depth() + 1, p.branch);
         for (k, &bd) in BRANCH_DEPTHS.iter().enumerate() {
             if d == bd {
-                branch[k] = x as u16; // any value; slot numbers spread well enough
+                branch[k] = x as u8; // any value; slot numbers spread well enough
             }
         }
         let n = &mut self.nodes[x as usize];
-        n.depth = d;
+        n.set_depth_to(d);
         n.branch = branch;
     }
 
@@ -922,13 +1015,13 @@ impl Coordinator {
         }
         // The parent sits one level above `v`, in the branches `v` is in: no need to read it
         // (a random node: one cache miss a check at 1M viewers).
-        let pd = self.nodes[v as usize].depth - 1;
+        let pd = self.nodes[v as usize].depth() - 1;
         if let Some(k) = BRANCH_DEPTHS.iter().rposition(|&d| d <= pd).filter(|_| labels) {
             if self.nodes[s as usize].branch[k] != self.nodes[v as usize].branch[k] {
                 return true; // another branch: outside the parent's subtree
             }
         }
-        let pd = if labels { pd } else { self.nodes[p as usize].depth }; // the reference reads it
+        let pd = if labels { pd } else { self.nodes[p as usize].depth() }; // the reference reads it
         self.outside_by_walk(s, p, pd)
     }
 
@@ -947,7 +1040,7 @@ impl Coordinator {
     /// being moved), by walking `s`'s ancestors down to that depth.
     fn outside_by_walk(&self, s: u32, p: u32, pd: u32) -> bool {
         let mut a = s;
-        while self.nodes[a as usize].depth > pd {
+        while self.nodes[a as usize].depth() > pd {
             a = self.nodes[a as usize].parent;
             if a == NONE {
                 return false; // hangs in a subtree being moved
@@ -958,7 +1051,7 @@ impl Coordinator {
 
     fn needs_standby(&self, v: u32) -> bool {
         self.treecast()
-            && self.nodes[v as usize].depth >= 2
+            && self.nodes[v as usize].depth() >= 2
             && self.nodes[v as usize].parent != NONE
             && self.nodes[v as usize].standby == NONE
     }
@@ -984,10 +1077,10 @@ impl Coordinator {
                 continue;
             }
             let cmd = Command::Assign {
-                child: self.id(x).clone(),
-                parent: self.id(n.parent).clone(),
-                standby: (n.standby != NONE).then(|| self.id(n.standby).clone()),
-                depth: n.depth,
+                child: self.id(x),
+                parent: self.id(n.parent),
+                standby: (n.standby != NONE).then(|| self.id(n.standby)),
+                depth: n.depth(),
             };
             self.out.push(cmd);
         }
@@ -996,7 +1089,7 @@ impl Coordinator {
     }
 
     fn connect(&mut self, p: u32, c: u32, role: Role) {
-        let cmd = Command::Connect { parent: self.id(p).clone(), child: self.id(c).clone(), role };
+        let cmd = Command::Connect { parent: self.id(p), child: self.id(c), role };
         self.out.push(cmd);
     }
 
@@ -1010,14 +1103,14 @@ impl Coordinator {
         if p == NONE || self.nodes[x as usize].flags & F_DETACHED != 0 {
             return;
         }
-        if at.and_then(|a| a.parent.as_ref()).is_some_and(|a| a == self.id(p)) {
+        if at.and_then(|a| a.parent.as_ref()).is_some_and(|a| *a == self.id(p)) {
             return;
         }
         self.connect(p, x, Role::Primary);
     }
 
     fn disconnect(&mut self, p: u32, c: u32) {
-        let cmd = Command::Disconnect { parent: self.id(p).clone(), child: self.id(c).clone() };
+        let cmd = Command::Disconnect { parent: self.id(p), child: self.id(c) };
         self.out.push(cmd);
     }
 
@@ -1139,7 +1232,7 @@ impl Coordinator {
 
     fn recheck_standby(&mut self, v: u32) {
         let s = self.nodes[v as usize].standby;
-        let depth_ok = self.nodes[v as usize].depth >= 2;
+        let depth_ok = self.nodes[v as usize].depth() >= 2;
         if s != NONE && (!depth_ok || !self.standby_valid(v, s)) {
             self.disconnect(s, v);
             self.unlink_standby(v);
@@ -1211,7 +1304,7 @@ impl Coordinator {
     fn choose_backer(&mut self, v: u32, exclude: u32) -> u32 {
         // The children of the broadcaster's children (depth 2) are backed by the broadcaster's
         // reserve.
-        if self.nodes[v as usize].depth == 2
+        if self.nodes[v as usize].depth() == 2
             && self.nodes[ROOT as usize].backed < self.backing_limit(ROOT)
         {
             return ROOT;
@@ -1267,7 +1360,7 @@ impl Coordinator {
                 let s = if packs { self.packs.items[i] } else { self.spare.items[i] };
                 let score = 1
                     + 4 * packs as u8
-                    + 2 * (self.nodes[s as usize].depth > frontier) as u8
+                    + 2 * (self.nodes[s as usize].depth() > frontier) as u8
                     + self.exclusive_room(s) as u8;
                 if score > best_score && s != exclude && self.standby_valid(v, s) {
                     best = s;
@@ -1316,7 +1409,8 @@ impl Coordinator {
             return Err(Rejected::SlotsOutOfRange);
         }
         let slots = self.clamp_slots(slots);
-        if let Some(x) = self.find(&peer) {
+        let viewer_bytes = peer.viewer_bytes();
+        if let Some(x) = self.find_parsed(&peer, viewer_bytes) {
             self.heard_from(x);
             // Already placed: a resync (lost messages, or a report after our restart).
             self.set_slots(x, slots);
@@ -1327,7 +1421,7 @@ impl Coordinator {
             self.renew_parent_edge(x, at.as_ref());
             return Ok(());
         }
-        if self.viewers >= self.config.max_viewers {
+        if self.viewers >= viewer_limit(&self.config) {
             self.out.push(Command::Wait { peer, retry_ms: self.config.retry_ms });
             return Ok(());
         }
@@ -1341,7 +1435,7 @@ impl Coordinator {
                 }
                 Some(p) if self.nodes[p as usize].parent != NONE || p == ROOT => {
                     if self.nodes[p as usize].children < self.cap(p) {
-                        let x = self.alloc(peer, slots);
+                        let x = self.alloc_parsed(peer, viewer_bytes, slots);
                         self.link_child(p, x);
                         self.reindex(p);
                         // Its new child may take a spare slot that backed a standby.
@@ -1364,14 +1458,14 @@ impl Coordinator {
                 self.out.push(Command::Disconnect { parent: rp.clone(), child: peer.clone() });
             }
         }
-        self.place_new(peer, slots);
+        self.place_new(peer, viewer_bytes, slots);
         Ok(())
     }
 
     fn adopt_reported_standby(&mut self, x: u32, reported: Option<&PeerId>) {
         let Some(s) = reported.and_then(|s| self.find(s)) else { return };
         if self.treecast()
-            && self.nodes[x as usize].depth >= 2
+            && self.nodes[x as usize].depth() >= 2
             && self.nodes[x as usize].standby == NONE
             && self.nodes[s as usize].backed < self.backing_limit(s)
             && self.standby_valid(x, s)
@@ -1407,7 +1501,7 @@ impl Coordinator {
 
     /// Removes the `drop`/`feed` commands for edge p->c pushed since `start`.
     fn forget_edge_commands(&mut self, start: usize, p: u32, c: u32) {
-        let (pid, cid) = (self.id(p).clone(), self.id(c).clone());
+        let (pid, cid) = (self.id(p), self.id(c));
         let mut i = start;
         while i < self.out.len() {
             let hit = match &self.out[i] {
@@ -1428,7 +1522,7 @@ impl Coordinator {
     /// A newcomer is on probation: it takes the place of a phone on probation only (a placed
     /// viewer is not moved under a relay nobody has seen feed yet; `take_phone_place` does it
     /// when the probation ends).
-    fn place_new(&mut self, peer: PeerId, slots: u8) {
+    fn place_new(&mut self, peer: PeerId, viewer_bytes: Option<[u8; 12]>, slots: u8) {
         let free_depth = self.free_depth();
         let probation = self.treecast() && self.config.probation_ms > 0;
         if self.treecast() && slots > 0 {
@@ -1437,7 +1531,7 @@ impl Coordinator {
                 let movable = !probation || self.nodes[z as usize].flags & F_PROBATION != 0;
                 if movable && free_depth.map_or(true, |fd| pd < fd + 1) {
                     let p = self.nodes[z as usize].parent;
-                    let x = self.alloc(peer, slots);
+                    let x = self.alloc_parsed(peer, viewer_bytes, slots);
                     if probation {
                         self.begin_probation(x);
                     }
@@ -1457,7 +1551,7 @@ impl Coordinator {
             self.out.push(Command::Wait { peer, retry_ms: self.config.retry_ms });
             return;
         };
-        let x = self.alloc(peer, slots);
+        let x = self.alloc_parsed(peer, viewer_bytes, slots);
         if probation {
             self.begin_probation(x);
         }
@@ -1473,7 +1567,7 @@ impl Coordinator {
     /// Puts `x` on probation for `ms` (entries must come in order of their deadlines).
     fn begin_probation_for(&mut self, x: u32, ms: u64) {
         self.nodes[x as usize].flags |= F_PROBATION;
-        let hash = Self::hash_id(self.hash_key, self.id(x));
+        let hash = self.node_hash(x);
         // Whole seconds, rounded up: 12 bytes an entry (memory per viewer is a target).
         let until_s = (self.now_ms + ms).div_ceil(1000).min(u32::MAX as u64) as u32;
         self.probation.push_back((x, hash, until_s));
@@ -1481,7 +1575,7 @@ impl Coordinator {
 
     /// The entry of a queue of (slot, id hash, deadline) still names the viewer in that slot.
     fn same_viewer(&self, x: u32, hash: u32) -> bool {
-        self.is_live(x) && Self::hash_id(self.hash_key, self.id(x)) == hash
+        self.is_live(x) && self.node_hash(x) == hash
     }
 
     /// Probations that ran out: those viewers' slots join the others'.
@@ -1505,10 +1599,10 @@ impl Coordinator {
     /// `place_new` does for a newcomer: so relays still end up nearer the broadcaster.
     fn take_phone_place(&mut self, x: u32) {
         let n = &self.nodes[x as usize];
-        if n.children != 0 || n.slots == 0 || n.flags & F_SUSPECT != 0 {
+        if n.children != 0 || n.slots() == 0 || n.flags & F_SUSPECT != 0 {
             return;
         }
-        let depth = n.depth;
+        let depth = n.depth();
         let free_depth = self.free_depth();
         let Some((pd, phones)) = self.phones.shallowest() else { return };
         // As `place_new`: only a phone no deeper than the free slots (simulated: swapping with
@@ -1526,10 +1620,10 @@ impl Coordinator {
     }
 
     fn set_slots(&mut self, x: u32, slots: u8) {
-        if self.nodes[x as usize].slots == slots {
+        if self.nodes[x as usize].slots() == slots {
             return;
         }
-        self.nodes[x as usize].slots = slots;
+        self.nodes[x as usize].set_slots_to(slots);
         self.reindex(x);
         self.check_backing_limit(x);
         if self.nodes[x as usize].children > self.cap(x) {
@@ -1583,7 +1677,7 @@ impl Coordinator {
         }
         self.nodes[x as usize].flags |= F_SUSPECT;
         self.unindex_node(x);
-        let id = self.id(x).clone();
+        let id = self.id(x);
         self.suspects.push_back((x, id, self.now_ms));
     }
 
@@ -1603,7 +1697,7 @@ impl Coordinator {
             }
             let (x, id, _) = self.suspects.pop_front().expect("non-empty");
             // The slot may hold another viewer by now, or the same one cleared and suspected anew.
-            if self.is_live(x) && *self.id(x) == id && !self.suspects.iter().any(|e| e.0 == x) {
+            if self.is_live(x) && self.id(x) == id && !self.suspects.iter().any(|e| e.0 == x) {
                 self.heard_from(x);
             }
         }
@@ -1696,7 +1790,7 @@ impl Coordinator {
             self.unlink_standby(x);
         }
         self.release_backed(x);
-        let depth = self.nodes[x as usize].depth;
+        let depth = self.nodes[x as usize].depth();
         let branch = self.nodes[x as usize].branch;
         let has_children = self.nodes[x as usize].children > 0;
         // Pick the replacement while every leaf is still attached (it may sit below `x`).
@@ -1863,9 +1957,9 @@ impl Coordinator {
         match self.config.policy {
             Policy::Seed => self.config.seed_fanout as u16,
             Policy::Treecast if depth == 1 && self.config.broadcaster_reserve > 0 => {
-                n.slots.min(self.config.broadcaster_reserve) as u16
+                n.slots().min(self.config.broadcaster_reserve) as u16
             }
-            Policy::Treecast => n.slots as u16,
+            Policy::Treecast => n.slots() as u16,
         }
     }
 
@@ -1939,7 +2033,7 @@ impl Coordinator {
                 continue;
             }
             self.nodes[c as usize].flags &= !F_REPOSITION;
-            let (depth, parent) = (self.nodes[c as usize].depth, self.nodes[c as usize].parent);
+            let (depth, parent) = (self.nodes[c as usize].depth(), self.nodes[c as usize].parent);
             let Some((fd, list)) = self.slot_pools().0.shallowest() else { continue };
             if fd + 1 >= depth {
                 continue;
@@ -2023,9 +2117,9 @@ impl Coordinator {
             if n.flags & F_LIVE == 0 || n.parent == NONE {
                 continue;
             }
-            depth_sum += n.depth as u64;
-            s.max_depth = s.max_depth.max(n.depth);
-            if self.treecast() && n.depth >= 2 {
+            depth_sum += n.depth() as u64;
+            s.max_depth = s.max_depth.max(n.depth());
+            if self.treecast() && n.depth() >= 2 {
                 s.needing_standby += 1;
                 if n.standby != NONE {
                     s.with_standby += 1;
@@ -2049,7 +2143,7 @@ impl Coordinator {
         let mut sizes = vec![1u32; self.nodes.len()];
         // Children are deeper than parents: accumulate from the deepest up.
         let mut order: Vec<u32> = (1..self.nodes.len() as u32).filter(|&x| self.is_live(x)).collect();
-        order.sort_unstable_by_key(|&x| std::cmp::Reverse(self.nodes[x as usize].depth));
+        order.sort_unstable_by_key(|&x| std::cmp::Reverse(self.nodes[x as usize].depth()));
         for &x in &order {
             let p = self.nodes[x as usize].parent;
             if p != NONE {
@@ -2065,16 +2159,16 @@ impl Coordinator {
                 let mut children = Vec::new();
                 let mut k = n.first_child;
                 while k != NONE {
-                    children.push(self.id(k).clone());
+                    children.push(self.id(k));
                     k = self.nodes[k as usize].next_sibling;
                 }
                 NodeView {
-                    id: self.id(x).clone(),
-                    parent: self.id(n.parent).clone(),
-                    standby: (n.standby != NONE).then(|| self.id(n.standby).clone()),
+                    id: self.id(x),
+                    parent: self.id(n.parent),
+                    standby: (n.standby != NONE).then(|| self.id(n.standby)),
                     children,
-                    depth: n.depth,
-                    slots: n.slots,
+                    depth: n.depth(),
+                    slots: n.slots(),
                     subtree_size: sizes[x as usize],
                 }
             })
@@ -2083,7 +2177,7 @@ impl Coordinator {
 
     /// Where a viewer sits (O(1), for the event log and the health board); `None` for the
     /// broadcaster and unknown peers.
-    pub fn placement(&self, peer: &PeerId) -> Option<Placement<'_>> {
+    pub fn placement(&self, peer: &PeerId) -> Option<Placement> {
         let x = self.find(peer)?;
         let n = &self.nodes[x as usize];
         if x == ROOT || n.parent == NONE {
@@ -2092,7 +2186,7 @@ impl Coordinator {
         Some(Placement {
             parent: self.id(n.parent),
             standby: (n.standby != NONE).then(|| self.id(n.standby)),
-            depth: n.depth,
+            depth: n.depth(),
             children: n.children,
         })
     }
@@ -2106,7 +2200,7 @@ impl Coordinator {
         }
         let mut k = self.nodes[x as usize].first_child;
         while k != NONE {
-            out.push(self.id(k).clone());
+            out.push(self.id(k));
             k = self.nodes[k as usize].next_sibling;
         }
         out
@@ -2141,41 +2235,51 @@ impl Coordinator {
 mod tests;
 
 /// Makes `x` a member (last) or not of one depth pool, given whether it is one now, keeping
-/// every member's stored position right.
-fn set_bucket(pool: &mut DepthBuckets, nodes: &mut [Node], x: u32, depth: u32, is: bool, want: bool, pos: fn(&mut Node) -> &mut u32) {
+/// every member's stored position (`k` of `Positions`) right.
+#[inline(always)] // `k` and `is`/`want` are mostly constants at the call: most of it folds away
+fn set_bucket(pool: &mut DepthBuckets, nodes: &mut [Node], x: u32, depth: u32, is: bool, want: bool, k: usize) {
     match (is, want) {
-        (false, true) => *pos(&mut nodes[x as usize]) = pool.insert(depth, x),
+        (false, true) => {
+            let at = pool.insert(depth, x);
+            nodes[x as usize].pos.set(k, at);
+        }
         (true, false) => {
-            let at = std::mem::replace(pos(&mut nodes[x as usize]), NOT_IN);
+            let at = nodes[x as usize].pos.get(k);
+            nodes[x as usize].pos.set(k, NOT_IN);
             if let Some(m) = pool.remove(depth, at) {
-                *pos(&mut nodes[m as usize]) = at;
+                nodes[m as usize].pos.set(k, at);
             }
         }
         (true, true) => {
-            let at = *pos(&mut nodes[x as usize]);
+            let at = nodes[x as usize].pos.get(k);
             if let Some(m) = pool.bump(depth, at) {
-                *pos(&mut nodes[m as usize]) = at;
-                *pos(&mut nodes[x as usize]) = pool.last_pos(depth);
+                nodes[m as usize].pos.set(k, at);
+                nodes[x as usize].pos.set(k, pool.last_pos(depth));
             }
         }
         (false, false) => {}
     }
 }
 
+#[inline(always)]
 fn set_flat(pool: &mut FlatPool, nodes: &mut [Node], x: u32, is: bool, want: bool) {
     match (is, want) {
-        (false, true) => nodes[x as usize].spare_pos = pool.insert(x),
+        (false, true) => {
+            let at = pool.insert(x);
+            nodes[x as usize].pos.set(SPARE_POS, at);
+        }
         (true, false) => {
-            let at = std::mem::replace(&mut nodes[x as usize].spare_pos, NOT_IN);
+            let at = nodes[x as usize].pos.get(SPARE_POS);
+            nodes[x as usize].pos.set(SPARE_POS, NOT_IN);
             if let Some(m) = pool.remove(at) {
-                nodes[m as usize].spare_pos = at;
+                nodes[m as usize].pos.set(SPARE_POS, at);
             }
         }
         (true, true) => {
-            let at = nodes[x as usize].spare_pos;
+            let at = nodes[x as usize].pos.get(SPARE_POS);
             if let Some(m) = pool.bump(at) {
-                nodes[m as usize].spare_pos = at;
-                nodes[x as usize].spare_pos = (pool.items.len() - 1) as u32;
+                nodes[m as usize].pos.set(SPARE_POS, at);
+                nodes[x as usize].pos.set(SPARE_POS, (pool.items.len() - 1) as u32);
             }
         }
         (false, false) => {}

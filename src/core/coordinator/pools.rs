@@ -5,7 +5,31 @@
 
 pub(crate) const NOT_IN: u32 = u32::MAX;
 
-/// Nodes grouped by depth, with cheap shallowest/deepest queries (hints move lazily).
+/// Which of a node's pool positions (`Positions`): in `free` / `free_new`, `roomy` /
+/// `roomy_new`, one of the leaf pools (idle relays, phones), one of the spare pools.
+pub(crate) const FREE_POS: usize = 0;
+pub(crate) const ROOMY_POS: usize = 1;
+pub(crate) const LEAF_POS: usize = 2;
+pub(crate) const SPARE_POS: usize = 3;
+
+/// A node's positions in its four kinds of pools.
+#[derive(Clone, Copy)]
+pub(crate) struct Positions([u32; 4]);
+
+impl Positions {
+    pub const NONE: Positions = Positions([NOT_IN; 4]);
+
+    #[inline]
+    pub fn get(&self, k: usize) -> u32 {
+        self.0[k]
+    }
+
+    #[inline]
+    pub fn set(&mut self, k: usize, pos: u32) {
+        self.0[k] = pos;
+    }
+}
+
 #[derive(Default, Clone)]
 pub(crate) struct DepthBuckets {
     lists: Vec<Vec<u32>>,

@@ -77,7 +77,7 @@ impl Coordinator {
             .map(|&x| {
                 let n = &self.nodes[x as usize];
                 let standby = (n.standby != NONE).then(|| row[n.standby as usize]);
-                SnapshotNode(self.id(x).clone(), n.slots, row[n.parent as usize], standby)
+                SnapshotNode(self.id(x).clone(), n.slots(), row[n.parent as usize], standby)
             })
             .collect();
         // One entry per viewer: the queue may hold an older one for the same slot.
@@ -100,7 +100,7 @@ impl Coordinator {
         if snapshot.v != SNAPSHOT_VERSION {
             return Err(RestoreError::Version(snapshot.v));
         }
-        if snapshot.nodes.len() > config.max_viewers as usize {
+        if snapshot.nodes.len() > super::viewer_limit(&config) as usize {
             return Err(RestoreError::TooMany(snapshot.nodes.len()));
         }
         let mut seen = HashMap::with_capacity(snapshot.nodes.len());
