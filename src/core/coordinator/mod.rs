@@ -1069,9 +1069,9 @@ impl Coordinator {
     /// miss, and these reads overlap where the caller's own would wait for one another. Changes
     /// nothing.
     #[inline]
-    fn read_ahead(&self, xs: &[u32]) {
+    fn read_ahead(&self, xs: impl IntoIterator<Item = u32>) {
         let mut seen = 0;
-        for &y in xs {
+        for y in xs {
             seen |= self.nodes.get(y as usize).map_or(0, |m| m.flags);
         }
         std::hint::black_box(seen);
@@ -1082,7 +1082,7 @@ impl Coordinator {
         // The parents and standbys named below, read ahead.
         for &x in &dirty {
             if let Some(n) = self.nodes.get(x as usize) {
-                self.read_ahead(&[n.parent, n.standby]);
+                self.read_ahead([n.parent, n.standby]);
             }
         }
         for &x in &dirty {
@@ -1400,6 +1400,7 @@ impl Coordinator {
         let mut retry = Vec::new();
         let mut done = 0;
         let mut failures = 0;
+        self.read_ahead(self.standby_queue.iter().take(budget.min(32) as usize).copied());
         // With capacity short most retries fail: stop early, the rest wait for later ticks.
         while done < budget && failures < 16 {
             let Some(v) = self.standby_queue.pop_front() else { break };
@@ -1598,6 +1599,8 @@ impl Coordinator {
 
     /// Probations that ran out: those viewers' slots join the others'.
     fn end_probations(&mut self) {
+        let now_ms = self.now_ms;
+        self.read_ahead(self.probation.iter().take_while(|e| e.2 as u64 * 1000 <= now_ms).map(|e| e.0));
         while let Some(&(x, hash, until_s)) = self.probation.front() {
             if until_s as u64 * 1000 > self.now_ms {
                 break;
@@ -1804,7 +1807,7 @@ impl Coordinator {
         let p = self.nodes[x as usize].parent;
         let s = self.nodes[x as usize].standby;
         let n = &self.nodes[x as usize];
-        self.read_ahead(&[p, s, n.first_child, n.first_backed]);
+        self.read_ahead([p, s, n.first_child, n.first_backed]);
         if s != NONE {
             self.disconnect(s, x);
             self.unlink_standby(x);
@@ -2046,6 +2049,7 @@ impl Coordinator {
     fn reposition(&mut self, budget: u32) -> u32 {
         let mut used = 0;
         let mut rounds = self.reposition_queue.len();
+        self.read_ahead(self.reposition_queue.iter().take(2 * budget as usize).copied());
         while used < budget && rounds > 0 {
             rounds -= 1;
             let Some(c) = self.reposition_queue.pop_front() else { break };
