@@ -257,7 +257,7 @@ fn hex_decode(chars: u64) -> Option<u32> {
     if chars & HIGH_BITS != 0 || (digits | letters) != HIGH_BITS {
         return None;
     }
-    let nibbles = (chars & 0x0f * ONES) + (letters >> 7) * 9;
+    let nibbles = (chars & (0x0f * ONES)) + (letters >> 7) * 9;
     // Pairs of digits to bytes, then the bytes together.
     let x = (nibbles << 4 | nibbles >> 8) & 0x00ff_00ff_00ff_00ff;
     let x = (x | x >> 8) & 0x0000_ffff_0000_ffff;
