@@ -201,46 +201,43 @@ impl PeerId {
     /// The 12 random bytes of a viewer id (`tc-v-` and 24 lowercase hex digits, as
     /// `viewer_peer_id` makes them); None for any other id. The coordinator keeps ids in this
     /// form inside its tree nodes (12 bytes, not 32) and rebuilds the text to name them.
+    ///
+    /// Whole words and fixed indices only, no slice copies or iterators: the wasm build
+    /// (opt-level "s") left those as calls, and naming ids then cost more than the rest of an
+    /// event there.
     #[inline]
     pub fn viewer_bytes(&self) -> Option<[u8; 12]> {
-        let Repr::Inline { len, bytes } = &self.0 else { return None };
-        if *len as usize != VIEWER_LEN || bytes[..VIEWER_PREFIX.len()] != *VIEWER_PREFIX {
+        let Repr::Inline { len, bytes: b } = &self.0 else { return None };
+        if *len as usize != VIEWER_LEN || [b[0], b[1], b[2], b[3], b[4]] != *VIEWER_PREFIX {
             return None;
         }
-        let mut out = [0u8; 12];
-        for k in 0..3 {
-            let at = VIEWER_PREFIX.len() + 8 * k;
-            let chars = u64::from_le_bytes(bytes[at..at + 8].try_into().ok()?);
-            out[4 * k..4 * k + 4].copy_from_slice(&hex_decode(chars)?.to_le_bytes());
-        }
-        Some(out)
+        let word = |at: usize| u64::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3], b[at + 4], b[at + 5], b[at + 6], b[at + 7]]);
+        let [a0, a1, a2, a3] = hex_decode(word(5))?.to_le_bytes();
+        let [b0, b1, b2, b3] = hex_decode(word(13))?.to_le_bytes();
+        let [c0, c1, c2, c3] = hex_decode(word(21))?.to_le_bytes();
+        Some([a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3])
     }
 
     /// The viewer id whose `viewer_bytes` are `random` (the same id `viewer_peer_id` makes),
-    /// built in place: no heap, no check.
+    /// built in place: no heap, no check, no loop (see `viewer_bytes`).
     #[inline]
     pub fn from_viewer_bytes(random: &[u8; 12]) -> PeerId {
-        let mut bytes = [0u8; INLINE_LEN];
-        bytes[..VIEWER_PREFIX.len()].copy_from_slice(VIEWER_PREFIX);
-        for (pair, &b) in bytes[VIEWER_PREFIX.len()..VIEWER_LEN].chunks_exact_mut(2).zip(random) {
-            pair.copy_from_slice(&HEX_PAIRS[b as usize]);
-        }
+        let r = random;
+        let a = hex_encode(u32::from_le_bytes([r[0], r[1], r[2], r[3]])).to_le_bytes();
+        let b = hex_encode(u32::from_le_bytes([r[4], r[5], r[6], r[7]])).to_le_bytes();
+        let c = hex_encode(u32::from_le_bytes([r[8], r[9], r[10], r[11]])).to_le_bytes();
+        let [p0, p1, p2, p3, p4] = *VIEWER_PREFIX;
+        #[rustfmt::skip]
+        let bytes = [
+            p0, p1, p2, p3, p4,
+            a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7],
+            b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7],
+            c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            0,
+        ];
         PeerId(Repr::Inline { len: VIEWER_LEN as u8, bytes })
     }
 }
-
-/// The two lowercase hex digits of each byte: a table lookup a byte is the cheapest way to name
-/// ids, which the coordinator does tens of times an event.
-static HEX_PAIRS: [[u8; 2]; 256] = {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut t = [[0u8; 2]; 256];
-    let mut b = 0;
-    while b < 256 {
-        t[b] = [HEX[b >> 4], HEX[b & 15]];
-        b += 1;
-    }
-    t
-};
 
 // Hex digits eight at a time in a u64, one per byte (first digit in the lowest byte).
 const ONES: u64 = 0x0101_0101_0101_0101;
@@ -262,6 +259,20 @@ fn hex_decode(chars: u64) -> Option<u32> {
     let x = (nibbles << 4 | nibbles >> 8) & 0x00ff_00ff_00ff_00ff;
     let x = (x | x >> 8) & 0x0000_ffff_0000_ffff;
     Some((x | x >> 16) as u32)
+}
+
+/// The 8 lowercase hex digits of the 4 bytes of `x` (`hex_decode`'s inverse: each byte's high
+/// digit first, the first byte's in the lowest byte).
+#[inline]
+fn hex_encode(x: u32) -> u64 {
+    // Byte k of x to byte 2k; there its high nibble stays and its low one moves up a byte.
+    let x = x as u64;
+    let x = (x | x << 16) & 0x0000_ffff_0000_ffff;
+    let x = (x | x << 8) & 0x00ff_00ff_00ff_00ff;
+    let nibbles = (x >> 4 & 0x000f_000f_000f_000f) | (x & 0x000f_000f_000f_000f) << 8;
+    // '0' + n, and 39 more ('a' - '0' - 10) where n >= 10, that is where n + 6 reaches 16.
+    let letters = (nibbles + 6 * ONES) >> 4 & ONES;
+    nibbles + b'0' as u64 * ONES + letters * 39
 }
 
 fn push_hex(out: &mut String, bytes: &[u8]) {
@@ -337,7 +348,7 @@ mod tests {
     }
 
     #[test]
-    fn hex_decoding_eight_at_a_time_matches_digit_by_digit() {
+    fn hex_eight_at_a_time_matches_digit_by_digit() {
         let digit = |c: u8| match c {
             b'0'..=b'9' => Some(c - b'0'),
             b'a'..=b'f' => Some(c - b'a' + 10),
@@ -349,10 +360,7 @@ mod tests {
             rng ^= rng >> 7;
             rng ^= rng << 17;
             let x = rng as u32;
-            let mut text = [0u8; 8];
-            for (pair, b) in text.chunks_exact_mut(2).zip(x.to_le_bytes()) {
-                pair.copy_from_slice(&HEX_PAIRS[b as usize]);
-            }
+            let text = hex_encode(x).to_le_bytes();
             assert_eq!(&text, format!("{:08x}", x.swap_bytes()).as_bytes());
             assert_eq!(hex_decode(u64::from_le_bytes(text)), Some(x));
             // Every ASCII byte at one place: decoded as the scalar rule says.
