@@ -262,9 +262,27 @@ fn hex_decode(chars: u64) -> Option<u32> {
 }
 
 /// The 8 lowercase hex digits of the 4 bytes of `x` (`hex_decode`'s inverse: each byte's high
-/// digit first, the first byte's in the lowest byte).
+/// digit first, the first byte's in the lowest byte). Natively from a table of digit pairs (fewer
+/// instructions: cachegrind, 100k run, 754 fewer a churn event); in wasm computed in the word
+/// (the table form measured slower in Chromium: 100k joins 0.214 against 0.186 s, median of 5).
 #[inline]
 fn hex_encode(x: u32) -> u64 {
+    if cfg!(target_arch = "wasm32") {
+        hex_encode_in_word(x)
+    } else {
+        hex_encode_by_table(x)
+    }
+}
+
+#[inline]
+fn hex_encode_by_table(x: u32) -> u64 {
+    let [a, b, c, d] = x.to_le_bytes();
+    let t = &HEX_PAIRS;
+    t[a as usize] as u64 | (t[b as usize] as u64) << 16 | (t[c as usize] as u64) << 32 | (t[d as usize] as u64) << 48
+}
+
+#[inline]
+fn hex_encode_in_word(x: u32) -> u64 {
     // Byte k of x to byte 2k; there its high nibble stays and its low one moves up a byte.
     let x = x as u64;
     let x = (x | x << 16) & 0x0000_ffff_0000_ffff;
@@ -274,6 +292,18 @@ fn hex_encode(x: u32) -> u64 {
     let letters = (nibbles + 6 * ONES) >> 4 & ONES;
     nibbles + b'0' as u64 * ONES + letters * 39
 }
+
+/// The two lowercase hex digits of each byte, the high one in the low byte.
+static HEX_PAIRS: [u16; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [0u16; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = HEX[b >> 4] as u16 | (HEX[b & 15] as u16) << 8;
+        b += 1;
+    }
+    t
+};
 
 fn push_hex(out: &mut String, bytes: &[u8]) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -360,6 +390,7 @@ mod tests {
             rng ^= rng >> 7;
             rng ^= rng << 17;
             let x = rng as u32;
+            assert_eq!(hex_encode_by_table(x), hex_encode_in_word(x));
             let text = hex_encode(x).to_le_bytes();
             assert_eq!(&text, format!("{:08x}", x.swap_bytes()).as_bytes());
             assert_eq!(hex_decode(u64::from_le_bytes(text)), Some(x));
