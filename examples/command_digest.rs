@@ -30,9 +30,9 @@ impl Run {
 
     fn new_id(&mut self) -> PeerId {
         let r = self.next();
-        if self.mixed && r % 50 == 0 {
+        if self.mixed && r.is_multiple_of(50) {
             // Short ids and ids longer than the inline form.
-            let text = if r % 100 == 0 { format!("p{:x}", r >> 8) } else { format!("long-{:x}-{:x}-{:x}", r, r.rotate_left(9), r >> 3) };
+            let text = if r.is_multiple_of(100) { format!("p{:x}", r >> 8) } else { format!("long-{:x}-{:x}-{:x}", r, r.rotate_left(9), r >> 3) };
             return PeerId::parse(&text).expect("valid");
         }
         let mut b = [0u8; 12];
@@ -77,7 +77,7 @@ impl Run {
         if kind < 4 || self.live.is_empty() {
             return self.join();
         }
-        if self.mixed && self.next() % 4 == 0 {
+        if self.mixed && self.next().is_multiple_of(4) {
             return self.rare();
         }
         let k = (self.next() % self.live.len() as u64) as usize;

@@ -32,8 +32,11 @@ fn sample(fps: u32, gap_ms: u32) -> ViewerEvent {
     ViewerEvent::HealthSample { fps, gap_ms, stalls: (gap_ms > 200) as u32 }
 }
 
-/// The health reports among `cmds`, with the peer and side they go to.
-fn reports(cmds: &[ViewerCommand]) -> Vec<(PeerId, Side, Figures, Vec<Level>, Vec<Record>)> {
+/// A health report as sent: the peer and side it goes to, then its own figures, levels, records.
+type Sent = (PeerId, Side, Figures, Vec<Level>, Vec<Record>);
+
+/// The health reports among `cmds`.
+fn reports(cmds: &[ViewerCommand]) -> Vec<Sent> {
     cmds.iter()
         .filter_map(|c| match c {
             ViewerCommand::SendOnEdge { peer, side, message: Message::Health { me, lv, r } } => {

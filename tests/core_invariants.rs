@@ -74,7 +74,7 @@ fn apply(c: &mut Coordinator, now: u64, event: Event) -> Result<(), TestCaseErro
             Command::Connect { parent, child, .. } => live(parent) && live(child),
             Command::Disconnect { parent, .. } => live(parent),
             Command::Assign { child, parent, standby, .. } => {
-                live(child) && live(parent) && standby.as_ref().map_or(true, live)
+                live(child) && live(parent) && standby.as_ref().is_none_or(live)
             }
             Command::Wait { peer, .. } => !live(peer),
         };
@@ -288,13 +288,9 @@ fn standby_churn(joins: u32, slots_of: impl Fn(u64) -> u8) -> (u32, u32, u32, f6
                         standby_edges.remove(&(parent, child));
                     }
                     Command::Disconnect { parent, child } => {
-                        if standby_edges.remove(&(parent, child)) {
-                            if is_join {
-                                by_joins += 1;
-                            } else {
-                                by_ticks += 1;
-                            }
-                        }
+                        let removed = standby_edges.remove(&(parent, child));
+                        by_joins += u32::from(removed && is_join);
+                        by_ticks += u32::from(removed && !is_join);
                     }
                     _ => {}
                 }

@@ -529,7 +529,7 @@ impl Viewer {
                 self.out.push(ViewerCommand::AcceptEdge { parent: parent.clone(), role: Role::Primary });
                 // The edge may already exist, parked (the parent backed us before): ask to send.
                 self.upstream = Some(Upstream { parked: true, ..Self::fresh(parent.clone(), now_ms) });
-            } else if self.moving_to.as_ref().map_or(true, |(m, _)| m.id != parent) {
+            } else if self.moving_to.as_ref().is_none_or(|(m, _)| m.id != parent) {
                 if let Some((old, _)) = self.moving_to.take() {
                     self.out.push(ViewerCommand::CloseEdge { peer: old.id, side: Side::Up });
                 }
@@ -893,7 +893,7 @@ impl Viewer {
 
     /// Without a parent to play, or with one reported lost: we keep asking to be placed.
     fn unhomed(&self) -> bool {
-        self.upstream.as_ref().map_or(true, |u| u.reported_lost)
+        self.upstream.as_ref().is_none_or(|u| u.reported_lost)
     }
 
     /// Our parent went silent. With somewhere to go (a standby, a move under way) we go there;

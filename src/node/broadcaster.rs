@@ -151,10 +151,8 @@ impl BroadcasterNode {
                     return Err(format!("from {src}: new joins over the admission rate, told to wait {retry_ms} ms"));
                 }
             }
-            Event::ParentLost { .. } | Event::ChildLost { .. } | Event::Capacity { .. } => {
-                if !self.guard.admit_churn(&src, now_ms) {
-                    return Err(format!("from {src}: report over its churn budget, dropped"));
-                }
+            Event::ParentLost { .. } | Event::ChildLost { .. } | Event::Capacity { .. } if !self.guard.admit_churn(&src, now_ms) => {
+                return Err(format!("from {src}: report over its churn budget, dropped"));
             }
             _ => {}
         }

@@ -119,7 +119,7 @@ impl Dashboard {
         }
         let mut e = Entry::new(Kind::Reload, None);
         e.below = Some(coordinator.viewer_count());
-        e.note = error.map(|why| crate::node::wire::truncate(why));
+        e.note = error.map(crate::node::wire::truncate);
         self.log.push(now_ms, e);
     }
 
@@ -238,7 +238,7 @@ impl Dashboard {
         r: Vec<Record>,
         coordinator: &Coordinator,
     ) -> Result<(), Refused> {
-        if !coordinator.placement(child).is_some_and(|p| p.parent == self.me) {
+        if coordinator.placement(child).is_none_or(|p| p.parent != self.me) {
             return Err(Refused::NotAChild);
         }
         let taken = self.board.from_child(now_ms, child, me, lv, r, |id| is_at_or_below(coordinator, id, child))?;

@@ -66,7 +66,7 @@ impl ViewerNode {
 
     pub fn handle(&mut self, now_ms: u64, event: DriverEvent) -> Vec<DriverCommand> {
         let mut out = Vec::new();
-        match self.to_machine_event(now_ms, event) {
+        match self.machine_event(now_ms, event) {
             // Ignored events are normal (a heartbeat racing an edge's close); nothing to log.
             Ok(Some(e)) => {
                 let _ = self.machine.handle(now_ms, e);
@@ -94,7 +94,7 @@ impl ViewerNode {
         out
     }
 
-    fn to_machine_event(&mut self, now_ms: u64, event: DriverEvent) -> Result<Option<ViewerEvent>, String> {
+    fn machine_event(&mut self, now_ms: u64, event: DriverEvent) -> Result<Option<ViewerEvent>, String> {
         Ok(Some(match event {
             DriverEvent::SignallingOpen => ViewerEvent::SignallingOpen,
             // Only the coordinator speaks to us through the server: anyone else's text is not

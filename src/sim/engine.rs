@@ -296,7 +296,7 @@ impl Sim {
         while let Some((at, ev)) = self.queue.pop_until(end) {
             self.now = at;
             self.dispatch(ev);
-            if self.queue.processed() % 8192 == 0 {
+            if self.queue.processed().is_multiple_of(8192) {
                 if let Some(p) = &self.progress {
                     p.store(self.now, Ordering::Relaxed);
                 }

@@ -20,7 +20,7 @@ pub fn table(reports: &[Report]) -> String {
         format!("{:.3} / {:.3} / {:.3}", l[0], l[1], l[2])
     });
     for (i, cause) in super::metrics::Cause::ALL.iter().enumerate() {
-        if reports.iter().all(|r| r.stall_causes.get(i).map_or(true, |c| c.stalls == 0)) {
+        if reports.iter().all(|r| r.stall_causes.get(i).is_none_or(|c| c.stalls == 0)) {
             continue;
         }
         rows.push((

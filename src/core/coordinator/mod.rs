@@ -829,7 +829,7 @@ impl Coordinator {
     /// A backer of `backed` standbys has a half-used shared slot.
     fn packs_slot(&self, backed: u16) -> bool {
         let share = self.config.standby_share.max(1) as u16;
-        share > 1 && backed % share != 0
+        share > 1 && !backed.is_multiple_of(share)
     }
 
     // ----- slab -----------------------------------------------------------------------------
@@ -1295,7 +1295,7 @@ impl Coordinator {
     /// A random index below `len`, from the generator's high bits: its low bits are weak (a
     /// two-item pool drew the same item eight times running).
     fn random_index(&mut self, len: usize) -> usize {
-        ((self.next_random() >> 32) * len as u64 >> 32) as usize
+        (((self.next_random() >> 32) * len as u64) >> 32) as usize
     }
 
     // ----- standby choice -------------------------------------------------------------------
@@ -1548,7 +1548,7 @@ impl Coordinator {
             if let Some((pd, phones)) = self.phones.shallowest() {
                 let z = phones[phones.len() - 1];
                 let movable = !probation || self.nodes[z as usize].flags & F_PROBATION != 0;
-                if movable && free_depth.map_or(true, |fd| pd < fd + 1) {
+                if movable && free_depth.is_none_or(|fd| pd < fd + 1) {
                     let p = self.nodes[z as usize].parent;
                     let x = self.alloc_parsed(peer, viewer_bytes, slots);
                     if probation {
@@ -2064,7 +2064,7 @@ impl Coordinator {
             }
             // A free slot is attached and shallower than `c`, so never in its subtree.
             let target = list.iter().rev().take(8).copied().find(|&t| t != parent);
-            debug_assert!(target.map_or(true, |t| self.reaches_root_avoiding(t, c)));
+            debug_assert!(target.is_none_or(|t| self.reaches_root_avoiding(t, c)));
             if let Some(t) = target {
                 self.detach(c, true);
                 self.attach(c, t);

@@ -126,7 +126,7 @@ mod tests {
             rng ^= rng >> 7;
             rng ^= rng << 17;
             let slot = (rng % 3_000) as u32;
-            let hash = ((rng >> 20) % 40) as u32 * 0x0101_0101 ^ (step % 3);
+            let hash = (((rng >> 20) % 40) as u32 * 0x0101_0101) ^ (step % 3);
             if let Some(&h) = model.get(&slot) {
                 assert!(index.remove(h, slot));
                 assert!(!index.remove(h, slot));
