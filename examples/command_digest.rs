@@ -7,12 +7,13 @@
 
 use std::hash::{DefaultHasher, Hasher};
 use treecast::core::coordinator::{Config, Coordinator, Event, Policy};
-use treecast::core::ids::{viewer_peer_id, PeerId};
+use treecast::core::coordinator::workload::Draws;
+use treecast::core::ids::PeerId;
 use treecast::core::protocol::Position;
 
 struct Run {
     c: Coordinator,
-    rng: u64,
+    rng: Draws,
     live: Vec<PeerId>,
     now: u64,
     digest: DefaultHasher,
@@ -21,34 +22,14 @@ struct Run {
 }
 
 impl Run {
-    fn next(&mut self) -> u64 {
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        self.rng
-    }
-
     fn new_id(&mut self) -> PeerId {
-        let r = self.next();
+        let r = self.rng.next();
         if self.mixed && r.is_multiple_of(50) {
             // Short ids and ids longer than the inline form.
             let text = if r.is_multiple_of(100) { format!("p{:x}", r >> 8) } else { format!("long-{:x}-{:x}-{:x}", r, r.rotate_left(9), r >> 3) };
             return PeerId::parse(&text).expect("valid");
         }
-        let mut b = [0u8; 12];
-        b[..8].copy_from_slice(&self.next().to_le_bytes());
-        b[8..].copy_from_slice(&(self.next() as u32).to_le_bytes());
-        viewer_peer_id(b)
-    }
-
-    fn slots(&mut self) -> u8 {
-        match self.next() % 100 {
-            0..30 => 0,
-            30..50 => 1,
-            50..80 => 2,
-            80..95 => 3,
-            _ => 4,
-        }
+        self.rng.viewer_id()
     }
 
     fn handle(&mut self, e: Event) {
@@ -62,25 +43,25 @@ impl Run {
 
     fn join(&mut self) {
         let peer = self.new_id();
-        let slots = self.slots();
+        let slots = self.rng.slots();
         self.live.push(peer.clone());
         self.handle(Event::Join { peer, slots, at: None });
     }
 
     fn pick(&mut self) -> PeerId {
-        let k = (self.next() % self.live.len() as u64) as usize;
+        let k = (self.rng.next() % self.live.len() as u64) as usize;
         self.live[k].clone()
     }
 
     fn churn(&mut self) {
-        let kind = self.next() % 10;
+        let kind = self.rng.next() % 10;
         if kind < 4 || self.live.is_empty() {
             return self.join();
         }
-        if self.mixed && self.next().is_multiple_of(4) {
+        if self.mixed && self.rng.next().is_multiple_of(4) {
             return self.rare();
         }
-        let k = (self.next() % self.live.len() as u64) as usize;
+        let k = (self.rng.next() % self.live.len() as u64) as usize;
         let peer = self.live.swap_remove(k);
         let e = if kind < 7 { Event::Leave { peer } } else { Event::Lost { peer } };
         self.handle(e);
@@ -91,8 +72,8 @@ impl Run {
         let peer = self.pick();
         let place = self.c.placement(&peer).map(|p| (p.parent.clone(), p.standby.as_ref().map(|s| (*s).clone())));
         let other = self.pick();
-        let e = match self.next() % 6 {
-            0 => Event::Capacity { peer, slots: (self.next() % 6) as u8 },
+        let e = match self.rng.next() % 6 {
+            0 => Event::Capacity { peer, slots: (self.rng.next() % 6) as u8 },
             1 => match place {
                 Some((parent, _)) => Event::ParentLost { peer, parent },
                 None => Event::ParentLost { peer, parent: other },
@@ -105,7 +86,7 @@ impl Run {
                 Some((_, Some(s))) => Event::ParentLost { peer, parent: s },
                 _ => Event::ChildLost { peer, child: other },
             },
-            4 => Event::Join { peer, slots: (self.next() % 5) as u8, at: Some(Position { parent: Some(other), standby: None }) },
+            4 => Event::Join { peer, slots: (self.rng.next() % 5) as u8, at: Some(Position { parent: Some(other), standby: None }) },
             _ => Event::Join { peer, slots: 2, at: None },
         };
         self.handle(e);
@@ -126,7 +107,7 @@ fn main() {
         let broadcaster = PeerId::parse("tc-lv1-0123456789abcdef").expect("valid id");
         let mut config = Config::new(policy, broadcaster, 1);
         config.max_viewers = 4_000_000;
-        let mut run = Run { c: Coordinator::new(config), rng: 0x9e37_79b9_7f4a_7c15 ^ joins, live: Vec::new(), now: 0, digest: DefaultHasher::new(), commands: 0, mixed };
+        let mut run = Run { c: Coordinator::new(config), rng: Draws::new(0x9e37_79b9_7f4a_7c15 ^ joins), live: Vec::new(), now: 0, digest: DefaultHasher::new(), commands: 0, mixed };
         for i in 0..joins {
             run.join();
             if i % 100 == 99 {

@@ -14,9 +14,46 @@ pub enum Step {
     Loss,
 }
 
+/// The workload's random draws (xorshift64 from a nonzero seed): numbers, viewer ids, and the
+/// mixed capacities. `examples/command_digest.rs` draws its runs from it too.
+pub struct Draws(u64);
+
+impl Draws {
+    pub fn new(seed: u64) -> Draws {
+        Draws(seed)
+    }
+
+    #[allow(clippy::should_implement_trait)] // an endless generator, not an iterator
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A `tc-v-` id from two draws.
+    pub fn viewer_id(&mut self) -> PeerId {
+        let mut r = [0u8; 12];
+        r[..8].copy_from_slice(&self.next().to_le_bytes());
+        r[8..].copy_from_slice(&(self.next() as u32).to_le_bytes());
+        viewer_peer_id(r)
+    }
+
+    /// Mixed capacities: 30% phones, 20% 1 slot, 30% 2, 15% 3, 5% 4.
+    pub fn slots(&mut self) -> u8 {
+        match self.next() % 100 {
+            0..30 => 0,
+            30..50 => 1,
+            50..80 => 2,
+            80..95 => 3,
+            _ => 4,
+        }
+    }
+}
+
 pub struct Workload {
     coordinator: Coordinator,
-    rng: u64,
+    rng: Draws,
     /// Viewers placed (a viewer evicted later stays here; its departure is then rejected).
     live: Vec<PeerId>,
     now_ms: u64,
@@ -27,7 +64,7 @@ impl Workload {
         let broadcaster = PeerId::parse("tc-lv1-0123456789abcdef").expect("valid id");
         let mut config = Config::new(policy, broadcaster, 1);
         config.max_viewers = 4_000_000;
-        Workload { coordinator: Coordinator::new(config), rng: seed | 1, live: Vec::new(), now_ms: 0 }
+        Workload { coordinator: Coordinator::new(config), rng: Draws::new(seed | 1), live: Vec::new(), now_ms: 0 }
     }
 
     pub fn coordinator(&self) -> &Coordinator {
@@ -40,36 +77,10 @@ impl Workload {
         self.live.capacity() * std::mem::size_of::<PeerId>()
     }
 
-    fn next(&mut self) -> u64 {
-        // xorshift64
-        self.rng ^= self.rng << 13;
-        self.rng ^= self.rng >> 7;
-        self.rng ^= self.rng << 17;
-        self.rng
-    }
-
-    fn id(&mut self) -> PeerId {
-        let mut r = [0u8; 12];
-        r[..8].copy_from_slice(&self.next().to_le_bytes());
-        r[8..].copy_from_slice(&(self.next() as u32).to_le_bytes());
-        viewer_peer_id(r)
-    }
-
-    /// Mixed capacities: 30% phones, 20% 1 slot, 30% 2, 15% 3, 5% 4.
-    fn slots(&mut self) -> u8 {
-        match self.next() % 100 {
-            0..30 => 0,
-            30..50 => 1,
-            50..80 => 2,
-            80..95 => 3,
-            _ => 4,
-        }
-    }
-
     /// One new viewer joins; returns the number of commands (then dropped, as sent).
     pub fn join(&mut self) -> usize {
-        let peer = self.id();
-        let slots = self.slots();
+        let peer = self.rng.viewer_id();
+        let slots = self.rng.slots();
         let _ = self.coordinator.handle(self.now_ms, Event::Join { peer: peer.clone(), slots, at: None });
         let placed = !self.coordinator.commands().iter().any(|c| matches!(c, Command::Wait { peer: p, .. } if *p == peer));
         if placed {
@@ -80,11 +91,11 @@ impl Workload {
 
     /// One churn step: 40% a join, 30% a graceful leave, 30% a crash of a random viewer.
     pub fn churn(&mut self) -> (Step, usize) {
-        let kind = self.next() % 10;
+        let kind = self.rng.next() % 10;
         if kind < 4 || self.live.is_empty() {
             return (Step::Join, self.join());
         }
-        let k = (self.next() % self.live.len() as u64) as usize;
+        let k = (self.rng.next() % self.live.len() as u64) as usize;
         let peer = self.live.swap_remove(k);
         let (step, event) = if kind < 7 { (Step::Leave, Event::Leave { peer }) } else { (Step::Loss, Event::Lost { peer }) };
         let _ = self.coordinator.handle(self.now_ms, event);
