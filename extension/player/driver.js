@@ -235,8 +235,8 @@ export class Driver {
    * the current upstream's frames.
    */
   anticipate(peer, text) {
-    const video = this.parents.get(peer)?.stream?.getVideoTracks()[0] ?? null;
     if (text.includes('"t":"activate"')) {
+      const video = this.parents.get(peer)?.stream?.getVideoTracks()[0] ?? null;
       this.note('info', `activate ${peer}`);
       if (video) this.forwarder?.prefer(video);
       this.preferred = video ? peer : null;
