@@ -16,6 +16,8 @@ const FAST_POLL_FOR_MS = 1000;
 // Main-thread tasks this long are logged: every edge message (a leave notice, an activation)
 // waits for them.
 const LONG_TASK_MS = 50;
+// A step this long is logged by name: which part of a repair holds the page.
+const SLOW_STEP_MS = 20;
 
 /** A black video track and a silent audio track: what a call carries before real media exists. */
 function placeholderTracks() {
@@ -50,6 +52,8 @@ export class Driver {
     // at the source's next frame (up to 83 ms at 12 fps; a still screen capture may send none
     // for seconds). The broadcaster's frames keep their stamps: it has one source.
     this.forwarder = Forwarder.supported() ? new Forwarder({ restamp: relay }) : null;
+    // The upstream we asked to send has its first frame: the machine hears of it now.
+    if (this.forwarder) this.forwarder.ontakeover = () => this.pollMedia();
     this.sendTracks = null; // {video, audio} our children's senders carry
     // The player gets the audio track only while someone listens: a muted player would still
     // decode and render it, a fifth of what a relaying page costs.
@@ -100,8 +104,10 @@ export class Driver {
   /** Hands one event to the machine and carries out what it answers. */
   feed(event) {
     let commands;
+    const began = performance.now();
     try {
       commands = JSON.parse(this.brain.handle(clock(), JSON.stringify(event)));
+      this.timed(began, `machine on ${event.e}`);
     } catch (err) {
       this.note('error', `machine refused ${event.e}: ${err?.message ?? err}`);
       return;
@@ -110,6 +116,18 @@ export class Driver {
   }
 
   exec(cmd) {
+    const began = performance.now();
+    this.run(cmd);
+    this.timed(began, `${cmd.c} ${cmd.peer ?? cmd.child ?? ''}`);
+  }
+
+  /** Logs `what` if it held the main thread since `began` for SLOW_STEP_MS or more. */
+  timed(began, what) {
+    const took = performance.now() - began;
+    if (took >= SLOW_STEP_MS) this.note('info', `slow ${what}: ${Math.round(took)} ms`);
+  }
+
+  run(cmd) {
     if (cmd.c !== 'edge_send' && cmd.c !== 'log' && cmd.c !== 'signal') this.note('info', `${cmd.c} ${cmd.peer ?? cmd.child ?? cmd.parent ?? cmd.state ?? ''}${cmd.role ? ' ' + cmd.role : ''}${cmd.on !== undefined ? ' ' + cmd.on : ''}`);
     switch (cmd.c) {
       case 'signal': this.signalling.send(cmd.to, cmd.text); break;
@@ -240,7 +258,8 @@ export class Driver {
       this.note('info', `activate ${peer}`);
       if (video) this.forwarder?.prefer(video);
       this.preferred = video ? peer : null;
-      this.pollMediaFast();
+      // The forwarder says when its first frame is read (ontakeover): no polling meanwhile.
+      if (!video || !this.forwarder) this.pollMediaFast();
     } else if (text.includes('"t":"park"') && peer === this.preferred) {
       this.forwarder?.prefer(null);
       this.preferred = null;
@@ -248,8 +267,10 @@ export class Driver {
   }
 
   /**
-   * We asked a standby to send: its first media is looked for every few ms for a while, not once
-   * a tick (the switch waits on it; a foreground page's timers are precise enough for this).
+   * We asked a standby to send (no forwarder to tell us): its first media is looked for every
+   * few ms for a while, not once a tick (the switch waits on it). Each look waits for the WebRTC
+   * thread (getSynchronizationSources): 5-80 ms of this page's main thread apiece while a repair
+   * sets up connections, so with a forwarder the page waits for its word instead.
    */
   pollMediaFast() {
     this.fastPollUntil = performance.now() + FAST_POLL_FOR_MS;

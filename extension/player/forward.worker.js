@@ -81,6 +81,8 @@ async function pump(key, source) {
     if (key === preferred) {
       preferred = null;
       current = key;
+      // The page looks at its media now (its own polls wait for the WebRTC thread).
+      postMessage({ took: key });
     }
     if (key !== current) {
       source.held?.frame.close();

@@ -24,6 +24,8 @@ export class Forwarder {
     this.keys = new Map(); // track -> the worker's key for it (tracks read)
     this.watched = new Set(); // upstream tracks read until forgotten
     this.nextKey = 1;
+    this.ontakeover = null; // () => void: a preferred upstream's first frame was forwarded
+    this.worker.onmessage = ({ data }) => { if (data.took !== undefined) this.ontakeover?.(); };
   }
 
   /** The track children receive. */

@@ -101,10 +101,10 @@ test('a child whose page is busy when its parent crashes still shows its standby
   // nor switch to it meanwhile, so any picture shown then went through the forwarder alone.
   await childFrame.evaluate(() => {
     const driver = window.treecast.node.driver;
-    const poll = driver.pollMediaFast.bind(driver);
-    driver.pollMediaFast = () => {
-      poll();
-      if (window.__busy) return; // once: the first activation after the crash
+    const anticipate = driver.anticipate.bind(driver);
+    driver.anticipate = (peer, text) => {
+      anticipate(peer, text);
+      if (window.__busy || !text.includes('"t":"activate"')) return; // once: the first activation after the crash
       window.__busy = [];
       setTimeout(() => {
         const until = performance.now() + 1000;

@@ -1,10 +1,12 @@
 // Where the CPU goes while a small broadcast runs: a broadcaster and N viewers (env N, default 3),
 // then 10 s of /proc sampling grouped by Chromium process type (browser, gpu, utility kinds,
 // renderers with or without the extension), as % of one core, summed over all peers.
+// Also prints each viewer's largest presented-frame gap per second (noise with nothing happening).
 // Run: N=3 [AUDIO=0] [FPS=12] scripts/in-loopback.sh node tests/tools/cpu_profile.mjs
 import { readFileSync, readdirSync } from 'node:fs';
 import { SMALL_PATTERN, startSession } from '../harness/session.mjs';
 import { chromiumProcesses, cpuTicks } from '../harness/procs.mjs';
+import { frameSummary, recordFrames } from '../harness/browsers.mjs';
 
 const N = Number(process.env.N ?? 3);
 const SECONDS = Number(process.env.SECONDS ?? 10);
@@ -35,6 +37,7 @@ try {
   const vs = [];
   for (let i = 0; i < N; i++) vs.push(await s.viewer());
   for (const v of vs) await s.playing(v, { timeout: 60000 });
+  for (const v of vs) await recordFrames(await v.player());
   await new Promise((r) => setTimeout(r, 3000));
   const before = processes();
   const t0 = Date.now();
@@ -49,7 +52,20 @@ try {
   const total = [...byKind].filter(([k]) => !k.startsWith(' ')).reduce((a, [, b]) => a + b, 0);
   console.log(`${N + 1} browsers, ${secs.toFixed(1)} s: ${total.toFixed(0)} % of one core in all`);
   for (const [k, v] of [...byKind].sort((a, b) => b[1] - a[1])) console.log(`  ${k.padEnd(28)} ${v.toFixed(1)} %`);
-  for (const v of vs) { const st = await v.stats(); console.log(`  ${v.name}: fps ${st.fps}, depth ${st.depth}`); }
+  // The same seconds as the viewers saw them: the largest presented-frame gap per second, a
+  // machine's own noise with nothing happening (what a repair's gaps are measured against).
+  const perSecond = [];
+  for (const v of vs) {
+    const f = await v.player();
+    const gaps = [];
+    for (let at = t0; at + 1000 <= t0 + SECONDS * 1000; at += 1000) gaps.push((await frameSummary(f, at, at + 1000)).maxGapMs);
+    perSecond.push(...gaps);
+    const st = await v.stats();
+    console.log(`  ${v.name}: fps ${st.fps}, depth ${st.depth}, largest gap per second ${gaps.join(' ')}`);
+  }
+  perSecond.sort((a, b) => a - b);
+  const at = (q) => perSecond[Math.min(perSecond.length - 1, Math.floor(q * perSecond.length))];
+  console.log(`largest gap per viewer-second: median ${at(0.5)}, p90 ${at(0.9)}, p99 ${at(0.99)}, max ${perSecond.at(-1)} ms; over 150 ms: ${perSecond.filter((g) => g > 150).length} of ${perSecond.length}`);
 } finally {
   await s.close();
 }

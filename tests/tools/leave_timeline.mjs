@@ -55,7 +55,13 @@ try {
   // goes on meanwhile.
   if (process.env.SPIN) (await ids.get(leaver.id).player()).evaluate((ms) => { const u = performance.now() + ms; while (performance.now() < u); }, Number(process.env.SPIN)).catch(() => {});
   else if (process.env.KILL) ids.get(leaver.id).kill(); else await ids.get(leaver.id).closeTab();
-  await new Promise((r) => setTimeout(r, WINDOW_MS));
+  const leaverProcs = () => [...chromiumProcesses()].filter(([pid]) => profileOf(pid) === leaverProfile).map(([pid, kind]) => `${pid}:${kind}`);
+  const leaverBefore = kinds ? [...kinds].filter(([, k]) => k.startsWith('leaver:')).map(([pid, k]) => `${pid}:${k.slice(7)}`) : [];
+  await new Promise((r) => setTimeout(r, 600));
+  const leaverAfter = kinds ? leaverProcs() : [];
+  await new Promise((r) => setTimeout(r, WINDOW_MS - 600));
+  // Processes the leaver started while closing (a fresh renderer costs everyone CPU here).
+  if (kinds) console.log(`leaver's processes before: ${leaverBefore.join(' ')}; 600 ms after: ${leaverAfter.join(' ')}`);
   if (sampler) {
     clearInterval(sampler);
     // Per 100 ms bucket: ticks used by each kind (2 cores: 20 ticks a bucket at most).

@@ -53,7 +53,10 @@ for (const mode of (process.env.MODES ?? 'replace,active,replace-fresh,active-fr
     await sleep(2000);
     const first = frames.find((f) => f > t0);
     clearInterval(timer); a.close(); b.close(); track.stop();
-    return { mode, framesBefore: before, framesWhileParked: parked, bytesWhileParked, firstFrameMs: first ? Math.round(first - t0) : null };
+    // The first second after the unpark, frame to frame: does the stream stall after its first?
+    const after = frames.filter((f) => f > t0 && f < t0 + 1000).map((f) => Math.round(f - t0));
+    const gapsAfter = after.slice(1).map((f, i) => f - after[i]);
+    return { mode, framesBefore: before, framesWhileParked: parked, bytesWhileParked, firstFrameMs: first ? Math.round(first - t0) : null, largestGapAfterFirstMs: Math.max(0, ...gapsAfter), framesAfterMs: after.join(',') };
   }, mode);
   console.log(JSON.stringify(r));
 }
