@@ -402,7 +402,8 @@ pub struct Coordinator {
     out: Vec<Command>,
     scratch: Vec<u32>,
     scratch2: Vec<u32>,
-    backed_walk: Vec<(u32, u32, u32)>,
+    backed_walk: Vec<(u32, u32)>,
+    backed_starts: Vec<u32>,
     orphan_buf: Vec<u32>,
     rng: u64,
     now_ms: u64,
@@ -444,6 +445,7 @@ impl Coordinator {
             scratch: Vec::new(),
             scratch2: Vec::new(),
             backed_walk: Vec::new(),
+            backed_starts: Vec::new(),
             orphan_buf: Vec::new(),
             rng,
             now_ms: 0,
@@ -1226,24 +1228,39 @@ impl Coordinator {
             }
             return;
         }
-        // (list, step, node)
+        // (list, node), a step of every list per round
         let mut walk = std::mem::take(&mut self.backed_walk);
-        walk.extend(lists[1..].iter().enumerate().map(|(i, &v)| (i as u32, 0, v)));
+        walk.extend(lists[1..].iter().enumerate().map(|(i, &v)| (i as u32, v)));
         let mut from = 0;
         while from < walk.len() {
             let to = walk.len();
             for j in from..to {
-                let (i, step, v) = walk[j];
+                let (i, v) = walk[j];
                 let next = self.nodes[v as usize].next_backed;
                 if next != NONE {
-                    walk.push((i, step + 1, next));
+                    walk.push((i, next));
                 }
             }
             from = to;
         }
-        walk.sort_unstable_by_key(|&(i, step, _)| (i, step));
-        lists.truncate(1);
-        lists.extend(walk.iter().map(|&(_, _, v)| v));
+        // Each round holds its steps in list order, so a stable counting sort by list puts every
+        // list's steps in order (a comparison sort was 4% of the churn's instructions at 100k).
+        let mut starts = std::mem::take(&mut self.backed_starts);
+        starts.resize(lists.len() - 1, 0);
+        for &(i, _) in &walk {
+            starts[i as usize] += 1;
+        }
+        let mut at = 1;
+        for start in starts.iter_mut() {
+            at += std::mem::replace(start, at);
+        }
+        lists.resize(1 + walk.len(), NONE);
+        for &(i, v) in &walk {
+            lists[starts[i as usize] as usize] = v;
+            starts[i as usize] += 1;
+        }
+        starts.clear();
+        self.backed_starts = starts;
         walk.clear();
         self.backed_walk = walk;
     }
