@@ -947,9 +947,19 @@ impl Coordinator {
     }
 
     fn unlink_standby(&mut self, v: u32) {
+        let s = self.unlink_standby_unfiled(v);
+        if s != NONE {
+            self.reindex(s);
+        }
+    }
+
+    /// `unlink_standby` but for re-filing the backer in its pools, which the caller does (once
+    /// after dropping several standbys of one backer: re-filed as often, it would end the same,
+    /// each re-filing only moves it last in the pools it belongs to). Returns the backer.
+    fn unlink_standby_unfiled(&mut self, v: u32) -> u32 {
         let s = self.nodes[v as usize].standby;
         if s == NONE {
-            return;
+            return NONE;
         }
         let next = self.nodes[v as usize].next_backed;
         if self.nodes[s as usize].first_backed == v {
@@ -964,7 +974,7 @@ impl Coordinator {
         self.nodes[v as usize].next_backed = NONE;
         self.nodes[v as usize].standby = NONE;
         self.nodes[s as usize].backed -= 1;
-        self.reindex(s);
+        s
     }
 
     /// True when `a` is `x` or one of its ancestors; false also when `x` hangs in a detached subtree.
@@ -1278,13 +1288,18 @@ impl Coordinator {
 
     /// Drops standbys beyond what `s` can back now (its spare slots shrank).
     fn check_backing_limit(&mut self, s: u32) {
-        while self.nodes[s as usize].backed > self.backing_limit(s) {
+        let limit = self.backing_limit(s);
+        if self.nodes[s as usize].backed <= limit {
+            return;
+        }
+        while self.nodes[s as usize].backed > limit {
             let v = self.nodes[s as usize].first_backed;
             self.disconnect(s, v);
-            self.unlink_standby(v);
+            self.unlink_standby_unfiled(v);
             self.mark_dirty(v);
             self.queue_standby(v);
         }
+        self.reindex(s);
     }
 
     fn queue_standby(&mut self, v: u32) {
@@ -1809,12 +1824,16 @@ impl Coordinator {
 
     /// The nodes `x` backed lose their standby (x is going away).
     fn release_backed(&mut self, x: u32) {
+        if self.nodes[x as usize].first_backed == NONE {
+            return;
+        }
         while self.nodes[x as usize].first_backed != NONE {
             let v = self.nodes[x as usize].first_backed;
-            self.unlink_standby(v);
+            self.unlink_standby_unfiled(v);
             self.mark_dirty(v);
             self.queue_standby(v);
         }
+        self.reindex(x);
     }
 
     /// A viewer leaves or is lost. Its children already switched to their standbys (treecast):
