@@ -8,6 +8,7 @@
 
 mod invariants;
 mod pools;
+mod prefetch;
 mod slot_index;
 mod snapshot;
 pub mod workload;
@@ -860,6 +861,8 @@ impl Coordinator {
             let x = self.free_list;
             self.free_list = self.nodes[x as usize].next_sibling;
             self.nodes[x as usize] = node;
+            // The next join's slot: its link is read then.
+            self.prefetch_ahead([self.free_list]);
             x
         } else {
             self.nodes.push(node);
@@ -1074,19 +1077,39 @@ impl Coordinator {
         if x != ROOT && self.nodes[x as usize].flags & F_DIRTY == 0 {
             self.nodes[x as usize].flags |= F_DIRTY;
             self.dirty.push(x);
+            // Its `assign` names its parent and standby: start loading them now, not at the end.
+            let n = &self.nodes[x as usize];
+            self.prefetch_ahead([n.parent, n.standby]);
         }
     }
 
-    /// Reads nodes that the caller is about to use, all at once: at 1M viewers each is a cache
-    /// miss, and these reads overlap where the caller's own would wait for one another. Changes
-    /// nothing.
+    /// Loads nodes that the caller is about to use, all at once: at 1M viewers each is a cache
+    /// miss, and these loads overlap where the caller's own would wait for one another. A
+    /// prefetch where there is one (see `prefetch`), else a read. Changes nothing.
     #[inline]
     fn read_ahead(&self, xs: impl IntoIterator<Item = u32>) {
         let mut seen = 0;
         for y in xs {
-            seen |= self.nodes.get(y as usize).map_or(0, |m| m.flags);
+            if let Some(m) = self.nodes.get(y as usize) {
+                if !prefetch::line(m) {
+                    seen |= m.flags;
+                }
+            }
         }
         std::hint::black_box(seen);
+    }
+
+    /// `read_ahead` where a prefetch exists, else nothing: for nodes read much later in the
+    /// event, where a read now would only wait sooner.
+    #[inline]
+    fn prefetch_ahead(&self, xs: impl IntoIterator<Item = u32>) {
+        if prefetch::AVAILABLE {
+            for y in xs {
+                if let Some(m) = self.nodes.get(y as usize) {
+                    prefetch::line(m);
+                }
+            }
+        }
     }
 
     fn flush_assigns(&mut self) {
@@ -1176,6 +1199,8 @@ impl Coordinator {
     /// Hangs the detached subtree `c` under `p`: fixes depths and pools, opens the edge (or
     /// activates the standby edge if `p` was `c`'s standby) and re-checks affected standbys.
     fn attach(&mut self, c: u32, p: u32) {
+        // A standby `p` may drop for its new child (`check_backing_limit` below).
+        self.prefetch_ahead([self.nodes[p as usize].first_backed]);
         if self.nodes[c as usize].standby == p {
             self.unlink_standby(c); // the parked standby edge becomes the primary edge
         } else {
@@ -1844,6 +1869,14 @@ impl Coordinator {
         let s = self.nodes[x as usize].standby;
         let n = &self.nodes[x as usize];
         self.read_ahead([p, s, n.first_child, n.first_backed]);
+        if prefetch::AVAILABLE && n.children > 0 && self.treecast() {
+            // The first replacement candidates `find_replacement` reads.
+            let mut first = [NONE; 4];
+            if let Some((_, list)) = self.idle_relays.deepest() {
+                first.iter_mut().zip(list.iter().rev()).for_each(|(f, &l)| *f = l);
+            }
+            self.prefetch_ahead(first);
+        }
         if s != NONE {
             self.disconnect(s, x);
             self.unlink_standby(x);
