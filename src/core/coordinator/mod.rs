@@ -1114,10 +1114,13 @@ impl Coordinator {
 
     fn flush_assigns(&mut self) {
         let mut dirty = std::mem::take(&mut self.dirty);
-        // The parents and standbys named below, read ahead.
-        for &x in &dirty {
-            if let Some(n) = self.nodes.get(x as usize) {
-                self.read_ahead([n.parent, n.standby]);
+        // The parents and standbys named below, read ahead (prefetched already by `mark_dirty`
+        // where it can: all of them again here made 1M churn 6% slower).
+        if !prefetch::AVAILABLE {
+            for &x in &dirty {
+                if let Some(n) = self.nodes.get(x as usize) {
+                    self.read_ahead([n.parent, n.standby]);
+                }
             }
         }
         for &x in &dirty {
