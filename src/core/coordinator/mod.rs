@@ -1460,10 +1460,18 @@ impl Coordinator {
         let mut retry = Vec::new();
         let mut done = 0;
         let mut failures = 0;
-        self.read_ahead(self.standby_queue.iter().take(budget.min(32) as usize).copied());
+        // Prefetched 8 ahead of the one handled (32 at once: 1M joins and churn 10% slower, as
+        // in `end_probations`); elsewhere than x86_64 the first 32 are read at once.
+        if !prefetch::AVAILABLE {
+            self.read_ahead(self.standby_queue.iter().take(budget.min(32) as usize).copied());
+        }
+        self.prefetch_ahead(self.standby_queue.iter().take(8).copied());
         // With capacity short most retries fail: stop early, the rest wait for later ticks.
         while done < budget && failures < 16 {
             let Some(v) = self.standby_queue.pop_front() else { break };
+            if let Some(&ahead) = self.standby_queue.get(7) {
+                self.prefetch_ahead([ahead]);
+            }
             if !self.is_live(v) || self.nodes[v as usize].flags & F_WANTS_STANDBY == 0 {
                 continue;
             }
