@@ -249,8 +249,9 @@ export class Driver {
   /**
    * We asked an upstream to send (a standby, or a parent we move to): the machine switches to it
    * once its media flows, so the forwarder takes its first frame at once, whatever the page is
-   * busy with, and its media is polled fast. Parked again (its parent spoke up in time): back to
-   * the current upstream's frames.
+   * busy with, and says so (`ontakeover`: the page then looks at its media); without a forwarder
+   * its media is polled fast. Parked again (its parent spoke up in time): back to the current
+   * upstream's frames.
    */
   anticipate(peer, text) {
     if (text.includes('"t":"activate"')) {
