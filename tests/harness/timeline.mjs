@@ -16,12 +16,15 @@ export function rename(text, names) {
   return text.replace(/tc-[a-z0-9-]+/g, (id) => names.get(id) ?? id.slice(0, 12));
 }
 
-/** One line per peer: its commands since `since` (ms relative to it), heartbeats left out. */
-export async function commandLog(peers, since, names) {
+/**
+ * One line per peer: its commands since `since` (ms relative to it; until `until` if given),
+ * heartbeats left out.
+ */
+export async function commandLog(peers, since, names, until = Infinity) {
   const lines = [];
   for (const p of peers) {
-    const log = await (await p.player()).evaluate((t) => window.treecast.log()
-      .filter((l) => l.t > t - 200 && !/ hb/.test(l.text)).map((l) => `${l.t - t} ${l.text}`), since).catch(() => ['(closed)']);
+    const log = await (await p.player()).evaluate(([t, end]) => window.treecast.log()
+      .filter((l) => l.t > t - 200 && l.t <= end && !/ hb/.test(l.text)).map((l) => `${l.t - t} ${l.text}`), [since, until ?? Infinity]).catch(() => ['(closed)']);
     lines.push(`${p.name}: ${rename(log.join(' | '), names)}`);
   }
   return lines;
